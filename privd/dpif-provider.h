@@ -26,6 +26,17 @@ struct dpif {
     char *full_name;                /* "type@name" (owned). */
 };
 
+/* The generic parts of a flow dump and of one reader of it; providers embed
+ * them as first members. */
+struct dpif_flow_dump {
+    const struct dpif *dpif;        /* Datapath being dumped. */
+    bool terse;                     /* Key, mask and actions may be omitted. */
+};
+
+struct dpif_flow_dump_thread {
+    const struct dpif *dpif;        /* Datapath being dumped. */
+};
+
 /* Initializes the generic part; 'name' is copied. */
 void dpif_init(struct dpif *, const struct dpif_class *, const char *name);
 /* Frees what dpif_init() allocated. */
