@@ -157,6 +157,11 @@ nl_attr_check(const struct nlattr *a, const struct nl_policy *p, int depth,
                               "attribute type %u has %zu bytes, expected %zu",
                               type, len, p->min_len);
         }
+        if (!p->max_len) {
+            return errbuf_set(eb, EINVAL,
+                              "attribute type %u has %zu bytes, at least %zu "
+                              "expected", type, len, p->min_len);
+        }
         return errbuf_set(eb, EINVAL,
                           "attribute type %u has %zu bytes, outside [%zu, %zu]",
                           type, len, p->min_len, p->max_len);
