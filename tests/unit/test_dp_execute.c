@@ -19,6 +19,7 @@
 #include "common/csum.h"
 #include "common/flow.h"
 #include "common/nl.h"
+#include "common/odp-actions.h"
 #include "common/packet.h"
 #include "privd/dp-execute.h"
 #include "privd/dp-packet.h"
@@ -1359,6 +1360,61 @@ hash_sets_dp_hash(void **state)
     buf_uninit(&a.b);
 }
 
+/* A list made by the odp_put_*() builders and accepted by the validator
+ * runs as its parts do alone. */
+static void
+validated_builder_list(void **state)
+{
+    struct fixture *fx = *state;
+    uint8_t in[MAX_FRAME], want[MAX_FRAME];
+    struct dp_packet pkt;
+    struct actions a;
+    struct frame_spec s = spec_tcp4();
+
+    size_t len = load(&pkt, &s, in);
+    s.nw_dst = 0x0a0000c8;
+    s.tp_dst = 443;
+    size_t want_len = build_frame(want, &s);
+
+    struct ovs_key_ipv4 key = { .ipv4_dst = htonl(0x0a0000c8) };
+    struct ovs_key_ipv4 mask = { .ipv4_dst = htonl(0xffffffff) };
+    struct ovs_key_tcp tkey = { .tcp_dst = htons(443) };
+    struct ovs_key_tcp tmask = { .tcp_dst = htons(0xffff) };
+    actions_init(&a);
+    odp_put_trunc(&a.b, 14);
+    odp_put_output(&a.b, 9);
+    size_t clone = odp_put_clone_start(&a.b);
+    odp_put_set_masked(&a.b, OVS_KEY_ATTR_IPV4, &key, &mask, sizeof key);
+    odp_put_set_masked(&a.b, OVS_KEY_ATTR_TCP, &tkey, &tmask, sizeof tkey);
+    odp_put_output(&a.b, 1);
+    odp_put_clone_end(&a.b, clone);
+    odp_put_userspace(&a.b, 3, "ck", 2, ODP_PORT_NONE, false);
+    odp_put_output(&a.b, 2);
+
+    struct odp_actions_policy policy = {
+        .allowed = ODP_ACTIONS_SUPPORTED,
+        .port_ok = odp_accept_any,
+        .pid_ok = odp_accept_any,
+    };
+    assert_int_equal(odp_actions_validate(a.b.data, a.b.size, &policy, NULL),
+                     0);
+    assert_int_equal(run(fx, &pkt, &a), 0);
+
+    assert_int_equal(fx->n_events, 4);
+    assert_int_equal(fx->events[0].port, 9);
+    assert_event_frame(&fx->events[0], in, ETH_HEADER_LEN);
+    assert_int_equal(fx->events[1].port, 1);
+    assert_event_frame(&fx->events[1], want, want_len);
+    assert_int_equal(fx->events[2].kind, EV_USERSPACE);
+    assert_int_equal(fx->events[2].args.pid, 3);
+    assert_memory_equal(fx->events[2].userdata, "ck", 2);
+    assert_event_frame(&fx->events[2], in, len);
+    assert_int_equal(fx->events[3].port, 2);
+    assert_packet_is(&pkt, in, len);
+    dp_packet_uninit(&pkt);
+    buf_uninit(&a.b);
+}
+
 /* A malformed list stops with EINVAL; what was output before stands. */
 static void
 malformed_list_stops(void **state)
@@ -1561,6 +1617,7 @@ main(void)
         T(recirc_callback),
         T(recirc_depth_limit),
         T(hash_sets_dp_hash),
+        T(validated_builder_list),
         T(malformed_list_stops),
         T(unsupported_action_stops),
         T(nesting_too_deep),
