@@ -616,7 +616,8 @@ execute_set(struct dp_packet *pkt, const struct nlattr *a, bool masked)
 }
 
 static void
-execute_push_vlan(struct dp_packet *pkt, const struct ovs_action_push_vlan *vlan)
+execute_push_vlan(struct dp_packet *pkt,
+                  const struct ovs_action_push_vlan *vlan)
 {
     if (!has_eth(pkt)
         || pkt->buf.size + VLAN_HEADER_LEN > DP_PACKET_MAX_SIZE) {

@@ -719,8 +719,8 @@ set_sctp_keeps_bad_crc(void **state)
     uint8_t *out4 = pkt.buf.data + 14 + 20;
     assert_int_equal(out4[2], 0);
     assert_int_equal(out4[3], 9);
-    assert_int_equal(sctp_load_crc(out4 + 8) ^ sctp_correct_crc(out4, len - 34),
-                     error_before);
+    assert_int_equal(sctp_load_crc(out4 + 8)
+                     ^ sctp_correct_crc(out4, len - 34), error_before);
     dp_packet_uninit(&pkt);
     buf_uninit(&a.b);
 }
@@ -967,8 +967,9 @@ push_vlan_then_pop_vlan(void **state)
     s.tci = 0x6064;             /* PCP 3, VID 100; CFI clear on the wire. */
     size_t tagged_len = build_frame(tagged, &s);
 
-    struct ovs_action_push_vlan vlan = { .vlan_tpid = htons(0x8100),
-                                         .vlan_tci = htons(0x6064 | VLAN_CFI) };
+    struct ovs_action_push_vlan vlan = {
+        .vlan_tpid = htons(0x8100), .vlan_tci = htons(0x6064 | VLAN_CFI),
+    };
     actions_init(&a);
     nl_put_attr(&a.b, OVS_ACTION_ATTR_PUSH_VLAN, &vlan, sizeof vlan);
     nl_put_u32(&a.b, OVS_ACTION_ATTR_OUTPUT, 1);
@@ -1003,8 +1004,9 @@ push_vlan_then_set_ipv4(void **state)
     s.ttl = 9;
     size_t want_len = build_frame(want, &s);
 
-    struct ovs_action_push_vlan vlan = { .vlan_tpid = htons(0x8100),
-                                         .vlan_tci = htons(0x0005 | VLAN_CFI) };
+    struct ovs_action_push_vlan vlan = {
+        .vlan_tpid = htons(0x8100), .vlan_tci = htons(0x0005 | VLAN_CFI),
+    };
     struct ovs_key_ipv4 key = { .ipv4_ttl = 9 };
     struct ovs_key_ipv4 mask = { .ipv4_ttl = 0xff };
     actions_init(&a);
@@ -1168,8 +1170,9 @@ clone_isolation(void **state)
 
     struct ovs_key_tcp key = { .tcp_dst = htons(22) };
     struct ovs_key_tcp mask = { .tcp_dst = htons(0xffff) };
-    struct ovs_action_push_vlan vlan = { .vlan_tpid = htons(0x8100),
-                                         .vlan_tci = htons(0x0007 | VLAN_CFI) };
+    struct ovs_action_push_vlan vlan = {
+        .vlan_tpid = htons(0x8100), .vlan_tci = htons(0x0007 | VLAN_CFI),
+    };
     actions_init(&a);
     size_t ofs = nl_nest_start(&a.b, OVS_ACTION_ATTR_CLONE);
     put_set_masked(&a.b, OVS_KEY_ATTR_TCP, &key, &mask, sizeof key);
