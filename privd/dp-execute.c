@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/counters.h"
+#include "common/crc32c.h"
 #include "common/csum.h"
 #include "common/log.h"
 #include "common/nl.h"
@@ -114,34 +115,6 @@ masked8(uint8_t old, uint8_t val, uint8_t mask)
     return (uint8_t) ((old & ~mask) | (val & mask));
 }
 
-/* CRC32c (Castagnoli, reflected polynomial 0x82f63b78), for SCTP. */
-static uint32_t crc32c_table[256];
-
-static void
-crc32c_init_table(void)
-{
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++) {
-            c = c & 1 ? (c >> 1) ^ 0x82f63b78 : c >> 1;
-        }
-        crc32c_table[i] = c;
-    }
-}
-
-/* Folds 'n' bytes into the running (uncomplemented) CRC 'crc'. */
-static uint32_t
-crc32c_continue(uint32_t crc, const uint8_t *p, size_t n)
-{
-    if (!crc32c_table[1]) {
-        crc32c_init_table();
-    }
-    while (n--) {
-        crc = crc32c_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
-    }
-    return crc;
-}
-
 /* The SCTP checksum of the packet at 'sctp'/'len' as it would be stored
  * (little-endian CRC32c of the packet with its checksum field zero), in the
  * byte order of the field. */
@@ -149,15 +122,13 @@ static ovs_be32
 sctp_crc(const uint8_t *sctp, size_t len)
 {
     static const uint8_t zeros[4];
-    uint32_t crc = 0xffffffff;
+    uint32_t crc = crc32c(sctp, 8);
 
-    crc = crc32c_continue(crc, sctp, 8);
     crc = crc32c_continue(crc, zeros, 4);
     crc = crc32c_continue(crc, sctp + 12, len - 12);
-    crc = ~crc;
 
-    uint8_t le[4] = { (uint8_t) crc, (uint8_t) (crc >> 8),
-                      (uint8_t) (crc >> 16), (uint8_t) (crc >> 24) };
+    uint8_t le[4];
+    crc32c_put_le(le, crc);
     return get_be32(le);
 }
 
