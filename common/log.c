@@ -90,7 +90,7 @@ log_for_each_module(void (*cb)(const struct log_module *, void *aux),
     }
 }
 
-static void
+static void PRINTF_FORMAT(4, 0)
 log_vmsg(const struct log_module *m, enum log_level level,
          unsigned int suppressed, const char *fmt, va_list args)
 {
