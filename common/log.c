@@ -90,6 +90,10 @@ log_for_each_module(void (*cb)(const struct log_module *, void *aux),
     }
 }
 
+static void log_vmsg(const struct log_module *, enum log_level,
+                     unsigned int suppressed, const char *fmt, va_list)
+    PRINTF_FORMAT(4, 0);
+
 static void
 log_vmsg(const struct log_module *m, enum log_level level,
          unsigned int suppressed, const char *fmt, va_list args)

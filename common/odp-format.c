@@ -452,7 +452,8 @@ static void
 format_vlan_tci(struct ds *out, uint16_t tci, uint16_t mask, bool verbose)
 {
     unsigned int vid = tci & VLAN_VID_MASK, vid_mask = mask & VLAN_VID_MASK;
-    unsigned int pcp = tci >> VLAN_PCP_SHIFT, pcp_mask = mask >> VLAN_PCP_SHIFT;
+    unsigned int pcp = tci >> VLAN_PCP_SHIFT;
+    unsigned int pcp_mask = mask >> VLAN_PCP_SHIFT;
 
     if (verbose || vid || vid_mask) {
         ds_put_format(out, "vid=%u", vid);
@@ -585,7 +586,8 @@ format_key_attr(struct ds *out, uint16_t type, const uint8_t *key,
 
     if (ka->shape == SHAPE_NONE
         || (nested && depth >= ODP_MAX_DEPTH)
-        || (!nested && (key_len != ka->len || (mask && mask_len != ka->len)))) {
+        || (!nested && (key_len != ka->len
+                        || (mask && mask_len != ka->len)))) {
         format_generic(out, "key", type, key, key_len,
                        has_mask ? (mask ? mask : zeros) : NULL,
                        has_mask ? (mask ? mask_len : MIN(key_len,
@@ -783,7 +785,7 @@ format_set(struct ds *out, const struct nlattr *attr, bool masked)
 {
     const uint8_t *payload = nl_attr_get(attr);
     size_t len = nl_attr_get_size(attr);
-    const struct nlattr *inner = (const struct nlattr *) (const void *) payload;
+    const struct nlattr *inner = (const void *) payload;
 
     if (nl_check_stream(payload, len, NULL) || len < NLA_HDRLEN
         || (size_t) NLA_ALIGN(inner->nla_len) < len) {
@@ -1441,8 +1443,9 @@ parse_generic_name(struct parser *ps, const char *name, size_t len,
     }
     memcpy(num, name + plen, len - plen);
     num[len - plen] = '\0';
-    int error = parse_number(ps, name + plen, num, NLA_TYPE_MASK,
-                             "attribute type", &type);
+    int error = parse_number(ps, name + plen, num,
+                             (uint16_t) NLA_TYPE_MASK, "attribute type",
+                             &type);
     if (!error) {
         *typep = (uint16_t) type;
     }
@@ -1482,7 +1485,8 @@ static int parse_key_list(struct parser *, struct buf *key, struct buf *mask,
 static int
 parse_tunnel(struct parser *ps, struct buf *key, struct buf *mask)
 {
-    uint8_t vals[ARRAY_SIZE(tun_fields)][16], masks[ARRAY_SIZE(tun_fields)][16];
+    uint8_t vals[ARRAY_SIZE(tun_fields)][16];
+    uint8_t masks[ARRAY_SIZE(tun_fields)][16];
     bool have[ARRAY_SIZE(tun_fields)] = { false };
     uint32_t flags = 0, flags_mask = 0;
     bool have_flags = false;
@@ -1662,7 +1666,8 @@ parse_key_attr(struct parser *ps, struct buf *key, struct buf *mask,
                            "found %s", describe_char(name, buf, sizeof buf));
     }
     for (type = 0; type < ARRAY_SIZE(key_attrs); type++) {
-        if (key_attrs[type].name && ident_is(name, len, key_attrs[type].name)) {
+        const char *attr_name = key_attrs[type].name;
+        if (attr_name && ident_is(name, len, attr_name)) {
             break;
         }
     }
@@ -1826,6 +1831,9 @@ odp_parse_key(const char *s, struct buf *key, struct buf *mask,
     size_t key_size = key->size, mask_size = mask ? mask->size : 0;
     const char *p = s + strspn(s, " \t\r\n");
 
+    if (key->size % NLA_ALIGNTO || (mask && mask->size % NLA_ALIGNTO)) {
+        return errbuf_set(eb, EINVAL, "output buffer is not 4-byte aligned");
+    }
     if (!strncmp(p, "<empty>", 7) && !p[7 + strspn(p + 7, " \t\r\n")]) {
         return 0;
     }
@@ -2341,6 +2349,9 @@ odp_parse_actions(const char *s, struct buf *actions, struct errbuf *eb)
     struct parser ps = { s, s, eb, 0 };
     size_t size = actions->size;
 
+    if (size % NLA_ALIGNTO) {
+        return errbuf_set(eb, EINVAL, "output buffer is not 4-byte aligned");
+    }
     int error = parse_action_list(&ps, actions, '\0');
     if (error) {
         actions->size = size;

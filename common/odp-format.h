@@ -81,7 +81,9 @@
  * Streams given to the formatters must start 4-byte aligned (as nl.h
  * requires); malformed streams are printed as far as they are well formed,
  * followed by "***N leftover bytes***".  The parsers append to the caller's
- * buffers; on error they leave the buffers as they found them.  Nothing is
+ * buffers, whose current size must be a multiple of 4 (as it is when they
+ * hold only attributes); on error they leave the buffers as they found
+ * them.  Nothing is
  * retained after a call returns.
  *
  * Thread safety: all functions are reentrant.

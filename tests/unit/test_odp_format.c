@@ -140,7 +140,7 @@ check_bad(const char *line, int kind)
     }
     char *text = strndup(line, (size_t) (sep - line));
     const char *want = sep + 4;
-    uint8_t stub[8] = { 1, 2, 3 };
+    uint8_t stub[4] = { 1, 2, 3, 4 };
     struct buf a, b;
     struct errbuf eb = { "" };
     int error;
@@ -148,8 +148,8 @@ check_bad(const char *line, int kind)
     /* Pre-existing contents must survive a failed parse. */
     buf_init(&a, 0);
     buf_init(&b, 0);
-    buf_put(&a, stub, 3);
-    buf_put(&b, stub, 3);
+    buf_put(&a, stub, sizeof stub);
+    buf_put(&b, stub, sizeof stub);
     error = (kind == 0 ? odp_parse_key(text, &a, &b, &eb)
              : kind == 1 ? odp_parse_key(text, &a, NULL, &eb)
              : odp_parse_actions(text, &a, &eb));
@@ -162,8 +162,8 @@ check_bad(const char *line, int kind)
     if (strncmp(eb.msg, "column ", 7)) {
         fail_msg("\"%s\": reason \"%s\" has no column", text, eb.msg);
     }
-    assert_int_equal(a.size, 3);
-    assert_int_equal(b.size, 3);
+    assert_int_equal(a.size, sizeof stub);
+    assert_int_equal(b.size, sizeof stub);
     buf_uninit(&a);
     buf_uninit(&b);
     free(text);
