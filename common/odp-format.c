@@ -2083,7 +2083,7 @@ parse_push_vlan(struct parser *ps, struct buf *actions)
 }
 
 /* Parses the percentage of sample(): up to three digits, optionally a point
- * and up to six decimals, at most 100. */
+ * and one decimal, at most 100. */
 static int
 parse_percentage(struct parser *ps, double *pctp)
 {
@@ -2102,8 +2102,11 @@ parse_percentage(struct parser *ps, double *pctp)
     if (*ps->p == '.') {
         ps->p++;
         frac_len = strspn(ps->p, "0123456789");
-        if (!frac_len || frac_len > 6) {
-            return parse_error(ps, at, EINVAL, "invalid sample percentage");
+        if (frac_len != 1) {
+            /* The formatter prints one decimal: more would not survive a
+             * round trip. */
+            return parse_error(ps, at, EINVAL, "sample percentage takes one "
+                               "decimal (\"12.5\")");
         }
         double scale = 1;
         for (size_t i = 0; i < frac_len; i++) {
