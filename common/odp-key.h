@@ -176,8 +176,8 @@
 #include "common/flow.h"
 #include "common/util.h"
 
-/* The flow's in_port when the key has no IN_PORT attribute. */
-#define ODP_PORT_NONE UINT32_MAX
+/* A flow's in_port is ODP_PORT_NONE (common/flow.h) when the key has no
+ * IN_PORT attribute. */
 
 /* Ports are numbered below this (the kernel's DP_MAX_PORTS). */
 #define ODP_MAX_PORTS 65536u
