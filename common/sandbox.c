@@ -608,6 +608,21 @@ sandbox_load_seccomp(enum worker_role role, struct errbuf *eb)
 }
 
 int
+sandbox_lock_process(unsigned int *applied, struct errbuf *eb)
+{
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
+        return errbuf_set(eb, errno, "PR_SET_NO_NEW_PRIVS: %s",
+                          strerror(errno));
+    }
+    *applied |= SANDBOX_STEP_NO_NEW_PRIVS;
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)) {
+        return errbuf_set(eb, errno, "PR_SET_DUMPABLE: %s", strerror(errno));
+    }
+    *applied |= SANDBOX_STEP_NOT_DUMPABLE;
+    return 0;
+}
+
+int
 sandbox_enter_worker(const struct sandbox_config *cfg,
                      struct sandbox_report *report, struct errbuf *eb)
 {
@@ -700,18 +715,11 @@ sandbox_enter_worker(const struct sandbox_config *cfg,
                      | SANDBOX_STEP_BOUNDING;
     }
 
-    /* 5. */
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
-        return errbuf_set(eb, errno, "PR_SET_NO_NEW_PRIVS: %s",
-                          strerror(errno));
+    /* 5. and 6. */
+    int lock_error = sandbox_lock_process(&r.applied, eb);
+    if (lock_error) {
+        return lock_error;
     }
-    r.applied |= SANDBOX_STEP_NO_NEW_PRIVS;
-
-    /* 6. */
-    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)) {
-        return errbuf_set(eb, errno, "PR_SET_DUMPABLE: %s", strerror(errno));
-    }
-    r.applied |= SANDBOX_STEP_NOT_DUMPABLE;
 
     r.uid = getuid();
     r.gid = getgid();
