@@ -19,7 +19,9 @@
 #include "common/ipc.h"
 #include "common/log.h"
 #include "common/nl.h"
+#include "common/flow.h"
 #include "common/odp-actions.h"
+#include "common/odp-key.h"
 #include "common/poller.h"
 #include "common/timeval.h"
 #include "common/ufid.h"
@@ -34,6 +36,7 @@ COUNTER_DEFINE(control_accept_failed);
 COUNTER_DEFINE(control_peercred_failed);
 COUNTER_DEFINE(control_request_malformed);
 COUNTER_DEFINE(control_request_invalid);
+COUNTER_DEFINE(control_bad_key);
 COUNTER_DEFINE(control_request_unavailable);
 COUNTER_DEFINE(control_denied_read);
 COUNTER_DEFINE(control_denied_write);
@@ -224,10 +227,10 @@ ctl_find_dp(struct control_ctx *ctx, const char *name, struct privd_dp **dpp)
     return 0;
 }
 
-/* Checks a flow key or mask from a client: its size and that it is a
- * well-formed attribute stream, and returns an aligned copy in '*copyp'.
- * privd does not interpret keys beyond that: the datapath parses them with
- * its own key codec and refuses what it cannot use. */
+/* Checks the size and netlink structure of a key, mask or filter from a
+ * client and returns an aligned copy in '*copyp'.  Flow keys and masks get
+ * the key codec's checks on top (ctl_check_flow_key()); dump filters are
+ * partial keys and get only these. */
 static int
 ctl_check_key(struct control_ctx *ctx, const char *what,
               const ProtobufCBinaryData *data, bool required, void **copyp)
@@ -246,6 +249,29 @@ ctl_check_key(struct control_ctx *ctx, const char *what,
         return errbuf_set(&ctx->eb, EINVAL, "%s: %s", what, eb.msg);
     }
     *copyp = copy;
+    return 0;
+}
+
+/* Checks a flow key (and its mask, unless 'mask' is NULL) with the key
+ * codec: malformed keys and masks (ODP_FIT_ERROR) are refused.  Keys that
+ * hold more or less than a struct flow represents are the datapath's to
+ * accept or refuse. */
+static int
+ctl_check_flow_key(struct control_ctx *ctx, const void *key, size_t key_len,
+                   const void *mask, size_t mask_len)
+{
+    struct flow flow, flow_mask;
+    struct errbuf eb;
+
+    if (odp_key_to_flow(key, key_len, &flow, &eb) == ODP_FIT_ERROR) {
+        COUNTER_INC(control_bad_key);
+        return errbuf_set(&ctx->eb, EINVAL, "key: %s", eb.msg);
+    }
+    if (mask && odp_mask_to_flow(mask, mask_len, &flow, &flow_mask, &eb)
+                == ODP_FIT_ERROR) {
+        COUNTER_INC(control_bad_key);
+        return errbuf_set(&ctx->eb, EINVAL, "mask: %s", eb.msg);
+    }
     return 0;
 }
 
@@ -873,6 +899,11 @@ ctl_flow_put_args(struct control_ctx *ctx, struct privd_dp *dp,
     if (!error && has_ufid) {
         error = ctl_check_ufid(ctx, ufid_data, ufid);
     }
+    if (!error) {
+        error = ctl_check_flow_key(ctx, k, key->len,
+                                   m && mask->len ? m : NULL,
+                                   m ? mask->len : 0);
+    }
     if (error) {
         return error;
     }
@@ -974,6 +1005,9 @@ ctl_flow_id(struct control_ctx *ctx, bool by_key, bool by_ufid,
 
     if (by_key) {
         error = ctl_check_key(ctx, "key", key, true, &k);
+        if (!error) {
+            error = ctl_check_flow_key(ctx, k, key->len, NULL, 0);
+        }
         if (!error) {
             *keyp = k;
             *key_lenp = key->len;
