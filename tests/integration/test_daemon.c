@@ -981,6 +981,41 @@ sigterm_cleans_up(void **state)
     assert_int_equal(stat(d->sock, &st), -1);
 }
 
+/* With $NOTIFY_SOCKET set (systemd Type=notify), dpifd sends READY=1 once
+ * its control socket listens, and STOPPING=1 at SIGTERM. */
+static void
+sd_notify_ready(void **state)
+{
+    struct daemon *d = *state;
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    struct timeval tv = { WAIT_MSEC / 1000, 0 };
+    char buf[256];
+
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    snprintf(sun.sun_path, sizeof sun.sun_path, "%s/notify", d->dir);
+    assert_int_equal(bind(fd, (struct sockaddr *) &sun, sizeof sun), 0);
+    /* dpifd sends after its privilege drop when the test is root. */
+    assert_int_equal(chmod(sun.sun_path, 0777), 0);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+
+    assert_int_equal(setenv("NOTIFY_SOCKET", sun.sun_path, 1), 0);
+    daemon_start(d, NULL);
+    unsetenv("NOTIFY_SOCKET");
+
+    ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
+    assert_true(n > 0);
+    buf[n] = '\0';
+    assert_string_equal(buf, "READY=1");
+
+    assert_int_equal(daemon_stop(d, SIGTERM), 0);
+    n = recv(fd, buf, sizeof buf - 1, 0);
+    assert_true(n > 0);
+    buf[n] = '\0';
+    assert_string_equal(buf, "STOPPING=1");
+    close(fd);
+}
+
 /* A second dpifd on the same control socket refuses to start. */
 static void
 second_instance_refused(void **state)
@@ -1124,6 +1159,7 @@ main(void)
         T(permissions),
         T(sighup_reload),
         T(sigterm_cleans_up),
+        T(sd_notify_ready),
         T(second_instance_refused),
         T(detach_with_pidfile),
         T(bad_config_exits_1),
