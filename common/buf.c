@@ -43,7 +43,7 @@ buf_clear(struct buf *b)
 void
 buf_reserve(struct buf *b, size_t n)
 {
-    if (b->allocated - b->size >= n) {
+    if (b->data && b->allocated - b->size >= n) {
         return;
     }
     size_t want = MAX(b->size + n, b->allocated * 2);

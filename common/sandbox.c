@@ -1,0 +1,749 @@
+#include "common/sandbox.h"
+
+#include <cap-ng.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <pwd.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+
+LOG_MODULE(sandbox);
+
+#ifdef SANDBOX_SANITIZER
+#include <sanitizer/common_interface_defs.h>
+#include <sanitizer/lsan_interface.h>
+#endif
+
+/* Roles as bits, for the allow-list table. */
+#define ROLE_BIT(ROLE) (1u << (ROLE))
+#define ROLES_ALL (ROLE_BIT(WORKER_ROLE_HANDLER) \
+                   | ROLE_BIT(WORKER_ROLE_REVALIDATOR))
+#define ROLE_HANDLER ROLE_BIT(WORKER_ROLE_HANDLER)
+
+/* One unconditionally allowed syscall. */
+struct sandbox_syscall {
+    int nr;                     /* SCMP_SYS() number (negative: not a
+                                 * syscall on this architecture). */
+    unsigned int roles;         /* ROLE_BIT()s of the roles allowed it. */
+};
+
+/* The allow-list.  Everything not here and not in sandbox_add_rules()'s
+ * conditional rules kills the process.  The worker's loop is: poll the
+ * control socket and eventfd doorbells, read and write them, pass fds with
+ * SCM_RIGHTS, read and write memfd rings that privd handed over and that
+ * are mmap'ed already or are mmap'ed now from a received fd. */
+static const struct sandbox_syscall sandbox_syscalls[] = {
+    /* Control socket, eventfd doorbells, log lines to stderr. */
+    { SCMP_SYS(read), ROLES_ALL },
+    { SCMP_SYS(readv), ROLES_ALL },
+    { SCMP_SYS(write), ROLES_ALL },
+    { SCMP_SYS(writev), ROLES_ALL },
+    /* Control messages, with SCM_RIGHTS for received fds. */
+    { SCMP_SYS(recvmsg), ROLES_ALL },
+    { SCMP_SYS(sendmsg), ROLES_ALL },
+    /* glibc's recv() and send() are these on x86_64.  On fds the worker
+     * already holds: it cannot create a socket to send anywhere new. */
+    { SCMP_SYS(recvfrom), ROLES_ALL },
+    { SCMP_SYS(sendto), ROLES_ALL },
+    /* Handlers read upcalls in batches from the netlink sockets privd
+     * passed them. */
+    { SCMP_SYS(recvmmsg), ROLE_HANDLER },
+    /* Dropping fds privd passed (old ring generations, closed sockets). */
+    { SCMP_SYS(close), ROLES_ALL },
+    /* The poll loop. */
+    { SCMP_SYS(poll), ROLES_ALL },
+    { SCMP_SYS(ppoll), ROLES_ALL },
+    { SCMP_SYS(epoll_create1), ROLES_ALL },
+    { SCMP_SYS(epoll_ctl), ROLES_ALL },
+    { SCMP_SYS(epoll_wait), ROLES_ALL },
+    { SCMP_SYS(epoll_pwait), ROLES_ALL },
+    /* Memory: malloc, and unmapping rings.  mmap and mprotect are
+     * conditional (no PROT_EXEC), see sandbox_add_rules(). */
+    { SCMP_SYS(brk), ROLES_ALL },
+    { SCMP_SYS(munmap), ROLES_ALL },
+    { SCMP_SYS(mremap), ROLES_ALL },
+    { SCMP_SYS(madvise), ROLES_ALL },
+    /* The size of a received memfd before mapping it; stdio's first use of
+     * a stream.  fstatat is conditional (AT_EMPTY_PATH). */
+    { SCMP_SYS(fstat), ROLES_ALL },
+    /* Time: timestamps, timeouts, backoff. */
+    { SCMP_SYS(clock_gettime), ROLES_ALL },
+    { SCMP_SYS(gettimeofday), ROLES_ALL },
+    { SCMP_SYS(clock_nanosleep), ROLES_ALL },
+    { SCMP_SYS(nanosleep), ROLES_ALL },
+    /* glibc's internal locks (stdio). */
+    { SCMP_SYS(futex), ROLES_ALL },
+    /* Hash seeds. */
+    { SCMP_SYS(getrandom), ROLES_ALL },
+    /* Yielding while a ring peer catches up. */
+    { SCMP_SYS(sched_yield), ROLES_ALL },
+    /* Log prefixes; raise() and abort() look up their own ids. */
+    { SCMP_SYS(getpid), ROLES_ALL },
+    { SCMP_SYS(gettid), ROLES_ALL },
+    { SCMP_SYS(getppid), ROLES_ALL },
+    /* Signals: SIGTERM/SIGPIPE handling, and returning from handlers. */
+    { SCMP_SYS(rt_sigaction), ROLES_ALL },
+    { SCMP_SYS(rt_sigprocmask), ROLES_ALL },
+    { SCMP_SYS(rt_sigreturn), ROLES_ALL },
+    { SCMP_SYS(restart_syscall), ROLES_ALL },
+    /* Leaving. */
+    { SCMP_SYS(exit), ROLES_ALL },
+    { SCMP_SYS(exit_group), ROLES_ALL },
+#ifdef SANDBOX_SANITIZER
+    /* Sanitizer runtime: its SEGV handler runs on an alternate stack, and
+     * its allocator and error reports query the thread's limits. */
+    { SCMP_SYS(sigaltstack), ROLES_ALL },
+    { SCMP_SYS(sched_getaffinity), ROLES_ALL },
+    { SCMP_SYS(getrlimit), ROLES_ALL },
+    { SCMP_SYS(prlimit64), ROLES_ALL },
+#endif
+};
+
+#ifdef SANDBOX_SANITIZER
+/* Syscalls the sanitizer runtime tries while reporting an error (starting
+ * the symbolizer, reading /proc): they fail with EPERM instead of killing
+ * the process, so that the report is still printed, unsymbolized.  Only in
+ * sanitizer builds, which are never shipped. */
+static const int sandbox_sanitizer_denied[] = {
+    SCMP_SYS(open), SCMP_SYS(openat), SCMP_SYS(stat), SCMP_SYS(lstat),
+    SCMP_SYS(access), SCMP_SYS(readlink), SCMP_SYS(readlinkat),
+    SCMP_SYS(pipe), SCMP_SYS(pipe2), SCMP_SYS(clone), SCMP_SYS(clone3),
+    SCMP_SYS(fork), SCMP_SYS(vfork), SCMP_SYS(execve),
+};
+#endif
+
+static const char *const step_names[SANDBOX_N_STEPS] = {
+    "pdeathsig", "close-fds", "chroot", "ids", "caps", "bounding",
+    "no-new-privs", "not-dumpable", "seccomp",
+};
+
+const char *
+sandbox_step_to_string(enum sandbox_step step)
+{
+    for (int i = 0; i < SANDBOX_N_STEPS; i++) {
+        if ((unsigned int) step == 1u << i) {
+            return step_names[i];
+        }
+    }
+    return "?";
+}
+
+void
+sandbox_format_steps(unsigned int steps, char *buf, size_t size)
+{
+    size_t len = 0;
+
+    if (!size) {
+        return;
+    }
+    buf[0] = '\0';
+    for (int i = 0; i < SANDBOX_N_STEPS; i++) {
+        if (steps & (1u << i)) {
+            int n = snprintf(buf + len, size - len, "%s%s", len ? "," : "",
+                             step_names[i]);
+            if (n < 0 || (size_t) n >= size - len) {
+                buf[len] = '\0';       /* Only whole names. */
+                return;
+            }
+            len += (size_t) n;
+        }
+    }
+    if (!len) {
+        snprintf(buf, size, "none");
+    }
+}
+
+/* Parses 's' as a decimal id if it is one. */
+static bool
+sandbox_parse_id(const char *s, unsigned int *idp)
+{
+    uint64_t v;
+
+    if (str_to_uint(s, 10, UINT32_MAX - 1, &v)) {
+        return false;
+    }
+    *idp = (unsigned int) v;
+    return true;
+}
+
+static int
+sandbox_resolve_ids(const struct sandbox_config *cfg, uid_t *uidp,
+                    gid_t *gidp, struct errbuf *eb)
+{
+    unsigned int uid, gid = 0;
+    bool have_gid = false;
+
+    if (!cfg->user || !*cfg->user) {
+        return errbuf_set(eb, EINVAL, "no worker user configured");
+    }
+    if (!sandbox_parse_id(cfg->user, &uid)) {
+        const struct passwd *pw = getpwnam(cfg->user);
+        if (!pw) {
+            endpwent();
+            return errbuf_set(eb, ENOENT, "user '%s' does not exist",
+                              cfg->user);
+        }
+        uid = pw->pw_uid;
+        gid = pw->pw_gid;
+        have_gid = true;
+        endpwent();
+    }
+    if (cfg->group) {
+        if (!sandbox_parse_id(cfg->group, &gid)) {
+            const struct group *gr = getgrnam(cfg->group);
+            if (!gr) {
+                endgrent();
+                return errbuf_set(eb, ENOENT, "group '%s' does not exist",
+                                  cfg->group);
+            }
+            gid = gr->gr_gid;
+            endgrent();
+        }
+        have_gid = true;
+    }
+    if (!have_gid) {
+        return errbuf_set(eb, EINVAL, "numeric worker user %u needs a "
+                          "group", uid);
+    }
+    if (uid == 0 || gid == 0) {
+        return errbuf_set(eb, EINVAL, "worker user '%s' (uid %u, gid %u) "
+                          "must not be root", cfg->user, uid, gid);
+    }
+    *uidp = uid;
+    *gidp = gid;
+    return 0;
+}
+
+/* Sets PR_SET_PDEATHSIG and checks that 'parent' is still our parent. */
+static int
+sandbox_set_pdeathsig(pid_t parent, struct errbuf *eb)
+{
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)) {
+        return errbuf_set(eb, errno, "PR_SET_PDEATHSIG: %s", strerror(errno));
+    }
+    if (getppid() != parent) {
+        return errbuf_set(eb, ESRCH, "parent %ld exited", (long) parent);
+    }
+    return 0;
+}
+
+/* Closes every fd in [lo, hi]. */
+static int
+sandbox_close_range(unsigned int lo, unsigned int hi)
+{
+    if (!close_range(lo, hi, 0)) {
+        return 0;
+    }
+    if (errno != ENOSYS) {
+        return errno;
+    }
+    /* Kernels before 5.9. */
+    struct rlimit rl;
+    unsigned int max = 65536;
+    if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur != RLIM_INFINITY) {
+        max = (unsigned int) MIN(rl.rlim_cur, (rlim_t) UINT32_MAX);
+    }
+    for (unsigned int fd = lo; fd <= hi && fd < max; fd++) {
+        close((int) fd);
+    }
+    return 0;
+}
+
+int
+sandbox_close_fds(const int *keep, size_t n_keep, struct errbuf *eb)
+{
+    unsigned int fds[SANDBOX_MAX_KEEP_FDS + 3] = { 0, 1, 2 };
+    size_t n = 3;
+
+    if (n_keep > SANDBOX_MAX_KEEP_FDS) {
+        return errbuf_set(eb, EINVAL, "%zu fds to keep (max %d)", n_keep,
+                          SANDBOX_MAX_KEEP_FDS);
+    }
+    for (size_t i = 0; i < n_keep; i++) {
+        if (keep[i] < 0) {
+            return errbuf_set(eb, EBADF, "fd %d to keep is invalid",
+                              keep[i]);
+        }
+        /* Insertion sort: the list is tiny. */
+        size_t j = n++;
+        while (j > 0 && fds[j - 1] > (unsigned int) keep[i]) {
+            fds[j] = fds[j - 1];
+            j--;
+        }
+        fds[j] = (unsigned int) keep[i];
+    }
+
+    unsigned int lo = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (fds[i] > lo) {
+            int error = sandbox_close_range(lo, fds[i] - 1);
+            if (error) {
+                return errbuf_set(eb, error, "close_range: %s",
+                                  strerror(error));
+            }
+        }
+        lo = MAX(lo, fds[i] + 1);
+    }
+    int error = sandbox_close_range(lo, ~0u);
+    if (error) {
+        return errbuf_set(eb, error, "close_range: %s", strerror(error));
+    }
+    return 0;
+}
+
+/* Checks that the directory open on 'fd' is a valid empty root. */
+static int
+sandbox_check_root_fd(int fd, const char *path, struct errbuf *eb)
+{
+    struct stat st;
+
+    if (fstat(fd, &st)) {
+        return errbuf_set(eb, errno, "stat %s: %s", path, strerror(errno));
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        return errbuf_set(eb, ENOTDIR, "empty root %s is not a directory",
+                          path);
+    }
+    if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+        return errbuf_set(eb, EPERM, "empty root %s must be owned by root "
+                          "and not writable by group or others (uid %u, "
+                          "mode %04o)", path, (unsigned int) st.st_uid,
+                          (unsigned int) (st.st_mode & 07777));
+    }
+
+    int dfd = dup(fd);
+    if (dfd < 0) {
+        return errbuf_set(eb, errno, "dup: %s", strerror(errno));
+    }
+    DIR *dir = fdopendir(dfd);
+    if (!dir) {
+        int error = errno;
+        close(dfd);
+        return errbuf_set(eb, error, "opendir %s: %s", path,
+                          strerror(error));
+    }
+    int error = 0;
+    const struct dirent *de;
+    while ((de = readdir(dir)) != NULL) {
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+            error = errbuf_set(eb, ENOTEMPTY, "empty root %s contains '%s'",
+                               path, de->d_name);
+            break;
+        }
+    }
+    closedir(dir);
+    return error;
+}
+
+int
+sandbox_prepare_root(const char *path, struct errbuf *eb)
+{
+    if (geteuid() != 0) {
+        return errbuf_set(eb, EPERM, "preparing the empty root %s needs "
+                          "root", path);
+    }
+    if (mkdir(path, 0555) && errno != EEXIST) {
+        return errbuf_set(eb, errno, "mkdir %s: %s", path, strerror(errno));
+    }
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        return errbuf_set(eb, errno, "open %s: %s", path, strerror(errno));
+    }
+    int error = 0;
+    if (fchown(fd, 0, 0) || fchmod(fd, 0555)) {
+        error = errbuf_set(eb, errno, "chown/chmod %s: %s", path,
+                           strerror(errno));
+    } else {
+        error = sandbox_check_root_fd(fd, path, eb);
+    }
+    close(fd);
+    return error;
+}
+
+/* Step 3: enters the empty root through one fd. */
+static int
+sandbox_chroot(const char *path, struct errbuf *eb)
+{
+    if (!path || path[0] != '/') {
+        return errbuf_set(eb, EINVAL, "empty root '%s' is not an absolute "
+                          "path", path ? path : "");
+    }
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        return errbuf_set(eb, errno, "open empty root %s: %s", path,
+                          strerror(errno));
+    }
+    int error = sandbox_check_root_fd(fd, path, eb);
+    if (!error && (fchdir(fd) || chroot(".") || chdir("/"))) {
+        error = errbuf_set(eb, errno, "chroot %s: %s", path,
+                           strerror(errno));
+    }
+    close(fd);
+    return error;
+}
+
+/* Returns a description of libcap-ng's capng_change_id() error 'rc'. */
+static const char *
+sandbox_capng_error(int rc)
+{
+    switch (rc) {
+    case -1: return "libcap-ng not initialized";
+    case -2: return "PR_SET_KEEPCAPS failed";
+    case -3: return "applying intermediate capabilities failed";
+    case -4: return "setresgid failed";
+    case -5: return "setgroups/initgroups failed";
+    case -6: return "setresuid failed";
+    case -7: return "clearing PR_SET_KEEPCAPS failed";
+    case -8: return "applying the final capabilities failed";
+    case -9: return "clearing the bounding set failed";
+    case -10: return "clearing the ambient set failed";
+    default: return "failed";
+    }
+}
+
+int
+sandbox_check_caps(uint64_t caps, uint64_t bounding, struct errbuf *eb)
+{
+    struct __user_cap_header_struct hdr = {
+        .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0,
+    };
+    struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+    if (syscall(SYS_capget, &hdr, data)) {
+        return errbuf_set(eb, errno, "capget: %s", strerror(errno));
+    }
+    uint64_t permitted = data[0].permitted
+                         | (uint64_t) data[1].permitted << 32;
+    uint64_t effective = data[0].effective
+                         | (uint64_t) data[1].effective << 32;
+    uint64_t inheritable = data[0].inheritable
+                           | (uint64_t) data[1].inheritable << 32;
+    if (permitted != caps || effective != caps || inheritable) {
+        return errbuf_set(eb, EPERM, "capabilities are P %#"PRIx64" E %#"
+                          PRIx64" I %#"PRIx64", expected P = E = %#"PRIx64
+                          " and I = 0", permitted, effective, inheritable,
+                          caps);
+    }
+    for (unsigned long cap = 0; cap < 64; cap++) {
+        int amb = prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, cap, 0, 0);
+        if (amb < 0) {
+            break;              /* Beyond the last capability. */
+        }
+        if (amb) {
+            return errbuf_set(eb, EPERM, "ambient capability %lu is set",
+                              cap);
+        }
+        if (bounding != SANDBOX_BOUNDING_ANY
+            && (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1)
+               != !!(bounding & SANDBOX_CAP(cap))) {
+            return errbuf_set(eb, EPERM, "capability %lu is %s the "
+                              "bounding set", cap,
+                              bounding & SANDBOX_CAP(cap) ? "missing from"
+                                                          : "left in");
+        }
+    }
+    return 0;
+}
+
+/* Step 4 as root: identity and every capability set in one go. */
+static int
+sandbox_change_ids(uid_t uid, gid_t gid, struct errbuf *eb)
+{
+    capng_get_caps_process();
+    capng_clear(CAPNG_SELECT_ALL);
+    int rc = capng_change_id((int) uid, (int) gid,
+                             CAPNG_DROP_SUPP_GRP | CAPNG_CLEAR_BOUNDING
+                             | CAPNG_CLEAR_AMBIENT);
+    if (rc) {
+        return errbuf_set(eb, EPERM, "switching to uid %u gid %u: %s (%d)",
+                          (unsigned int) uid, (unsigned int) gid,
+                          sandbox_capng_error(rc), rc);
+    }
+
+    uid_t ruid, euid, suid;
+    gid_t rgid, egid, sgid;
+    if (getresuid(&ruid, &euid, &suid) || getresgid(&rgid, &egid, &sgid)
+        || ruid != uid || euid != uid || suid != uid
+        || rgid != gid || egid != gid || sgid != gid) {
+        return errbuf_set(eb, EPERM, "credentials after the drop are not "
+                          "uid %u gid %u", (unsigned int) uid,
+                          (unsigned int) gid);
+    }
+    if (getgroups(0, NULL) != 0) {
+        return errbuf_set(eb, EPERM, "supplementary groups left after the "
+                          "drop");
+    }
+    return sandbox_check_caps(0, 0, eb);
+}
+
+/* Step 4 unprivileged: clears what an unprivileged process may clear. */
+static int
+sandbox_clear_caps_unprivileged(struct errbuf *eb)
+{
+    capng_get_caps_process();
+    capng_clear(CAPNG_SELECT_CAPS);
+    if (capng_apply(CAPNG_SELECT_CAPS)) {
+        return errbuf_set(eb, EPERM, "clearing capabilities failed");
+    }
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)) {
+        return errbuf_set(eb, errno, "clearing ambient capabilities: %s",
+                          strerror(errno));
+    }
+    return sandbox_check_caps(0, SANDBOX_BOUNDING_ANY, eb);
+}
+
+/* Adds the conditional rules of the allow-list to 'ctx'.  Returns 0 or a
+ * negative libseccomp error. */
+static int
+sandbox_add_rules(scmp_filter_ctx ctx, enum worker_role role)
+{
+    int rc;
+
+    for (size_t i = 0; i < ARRAY_SIZE(sandbox_syscalls); i++) {
+        const struct sandbox_syscall *s = &sandbox_syscalls[i];
+        if (s->nr < 0 || !(s->roles & ROLE_BIT(role))) {
+            continue;
+        }
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, s->nr, 0);
+        if (rc) {
+            return rc;
+        }
+    }
+
+    /* Mapping rings and malloc arenas, never executable memory: a
+     * compromised worker cannot load new code. */
+    rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+                          SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+    if (!rc) {
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+                              SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+    }
+    /* glibc's fstat() is fstatat(fd, "", AT_EMPTY_PATH): no path lookup
+     * (there is nothing to look up in the empty root anyway). */
+    if (!rc) {
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(newfstatat), 1,
+                              SCMP_A3(SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH,
+                                      AT_EMPTY_PATH));
+    }
+    /* Non-blocking mode and close-on-exec of received fds; nothing else
+     * (no F_SETOWN, no locks, no F_DUPFD). */
+    static const int fcntl_cmds[] = { F_GETFD, F_SETFD, F_GETFL, F_SETFL };
+    for (size_t i = 0; !rc && i < ARRAY_SIZE(fcntl_cmds); i++) {
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
+                              SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)
+                                      fcntl_cmds[i]));
+    }
+    /* raise() and abort() signal this process, nobody else. */
+    if (!rc) {
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
+                              SCMP_A0(SCMP_CMP_EQ,
+                                      (scmp_datum_t) getpid()));
+    }
+    /* isatty() from stdio: answer "not a terminal" instead of allowing
+     * ioctl. */
+    if (!rc) {
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOTTY), SCMP_SYS(ioctl),
+                              1, SCMP_A1(SCMP_CMP_EQ, TCGETS));
+    }
+    /* Naming the process ("handler3") in ps and logs. */
+    if (!rc) {
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
+                              SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME));
+    }
+#ifdef SANDBOX_SANITIZER
+    if (!rc) {
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(prctl), 1,
+                              SCMP_A0(SCMP_CMP_NE, PR_SET_NAME));
+    }
+    for (size_t i = 0; !rc && i < ARRAY_SIZE(sandbox_sanitizer_denied); i++) {
+        if (sandbox_sanitizer_denied[i] >= 0) {
+            rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
+                                  sandbox_sanitizer_denied[i], 0);
+        }
+    }
+#endif
+    return rc;
+}
+
+/* Step 7. */
+static int
+sandbox_load_seccomp(enum worker_role role, struct errbuf *eb)
+{
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+    if (!ctx) {
+        return errbuf_set(eb, ENOMEM, "seccomp_init failed");
+    }
+    int rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
+                              SCMP_ACT_KILL_PROCESS);
+    if (!rc) {
+        rc = sandbox_add_rules(ctx, role);
+    }
+    if (!rc) {
+        rc = seccomp_load(ctx);
+    }
+    seccomp_release(ctx);
+    if (rc) {
+        return errbuf_set(eb, -rc, "loading the %s seccomp filter: %s",
+                          worker_role_to_string(role), strerror(-rc));
+    }
+    return 0;
+}
+
+int
+sandbox_lock_process(unsigned int *applied, struct errbuf *eb)
+{
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
+        return errbuf_set(eb, errno, "PR_SET_NO_NEW_PRIVS: %s",
+                          strerror(errno));
+    }
+    *applied |= SANDBOX_STEP_NO_NEW_PRIVS;
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)) {
+        return errbuf_set(eb, errno, "PR_SET_DUMPABLE: %s", strerror(errno));
+    }
+    *applied |= SANDBOX_STEP_NOT_DUMPABLE;
+    return 0;
+}
+
+int
+sandbox_enter_worker(const struct sandbox_config *cfg,
+                     struct sandbox_report *report, struct errbuf *eb)
+{
+    struct sandbox_report r = { .role = cfg->role };
+    uid_t uid = 0;
+    gid_t gid = 0;
+    int error;
+
+    if (!worker_role_is_valid(cfg->role)) {
+        return errbuf_set(eb, EINVAL, "invalid worker role %d", cfg->role);
+    }
+
+    uid_t ruid, euid, suid;
+    if (getresuid(&ruid, &euid, &suid)) {
+        return errbuf_set(eb, errno, "getresuid: %s", strerror(errno));
+    }
+    if (cfg->expect_root && euid != 0) {
+        return errbuf_set(eb, EPERM, "expected to start as root, but euid "
+                          "is %u", (unsigned int) euid);
+    }
+    if (!cfg->expect_root && (ruid == 0 || euid == 0 || suid == 0)) {
+        return errbuf_set(eb, EPERM, "running as root but configured "
+                          "unprivileged: refusing to run a worker as root");
+    }
+    if (cfg->expect_root) {
+        error = sandbox_resolve_ids(cfg, &uid, &gid, eb);
+        if (error) {
+            return error;
+        }
+    }
+
+    /* 1. */
+    pid_t parent = cfg->parent_pid ? cfg->parent_pid : getppid();
+    if (parent <= 1) {
+        return errbuf_set(eb, ESRCH, "parent already exited");
+    }
+    error = sandbox_set_pdeathsig(parent, eb);
+    if (error) {
+        return error;
+    }
+    r.applied |= SANDBOX_STEP_PDEATHSIG;
+
+    /* libc reads /etc/localtime on the first strftime() or localtime()
+     * (the log's timestamps), and would try again from inside the sandbox,
+     * where open() is fatal.  Once read, tzset() does not look again. */
+    tzset();
+
+    /* 2. */
+    error = sandbox_close_fds(cfg->keep_fds, cfg->n_keep_fds, eb);
+    if (error) {
+        return error;
+    }
+    r.applied |= SANDBOX_STEP_CLOSE_FDS;
+
+#ifdef SANDBOX_SANITIZER
+    /* Last moment at which LeakSanitizer can run (it needs /proc, clone and
+     * ptrace), and the runtime's chance to cache what it reads from /proc
+     * later. */
+    __lsan_do_leak_check();
+    __sanitizer_sandbox_arguments san_args = { 0, -1, 0 };
+    __sanitizer_sandbox_on_notify(&san_args);
+#endif
+
+    if (cfg->expect_root) {
+        /* 3. */
+        error = sandbox_chroot(cfg->root_dir, eb);
+        if (error) {
+            return error;
+        }
+        r.applied |= SANDBOX_STEP_CHROOT;
+
+        /* 4. */
+        error = sandbox_change_ids(uid, gid, eb);
+        if (error) {
+            return error;
+        }
+        r.applied |= SANDBOX_STEP_IDS | SANDBOX_STEP_CAPS
+                     | SANDBOX_STEP_BOUNDING;
+        error = sandbox_set_pdeathsig(parent, eb);
+        if (error) {
+            return error;
+        }
+    } else {
+        error = sandbox_clear_caps_unprivileged(eb);
+        if (error) {
+            return error;
+        }
+        r.applied |= SANDBOX_STEP_CAPS;
+        r.skipped |= SANDBOX_STEP_CHROOT | SANDBOX_STEP_IDS
+                     | SANDBOX_STEP_BOUNDING;
+    }
+
+    /* 5. and 6. */
+    int lock_error = sandbox_lock_process(&r.applied, eb);
+    if (lock_error) {
+        return lock_error;
+    }
+
+    r.uid = getuid();
+    r.gid = getgid();
+
+    char applied[128];
+    sandbox_format_steps(r.applied | SANDBOX_STEP_SECCOMP, applied,
+                         sizeof applied);
+    if (r.skipped) {
+        LOG_WARN("running unprivileged: not applied: chroot to %s, switch "
+                 "to user %s, bounding set clear (they need root); "
+                 "applying: %s", cfg->root_dir ? cfg->root_dir : "(none)",
+                 cfg->user ? cfg->user : "(none)", applied);
+    } else {
+        LOG_INFO("sandbox %s: uid %u gid %u root %s; applying: %s",
+                 worker_role_to_string(cfg->role), (unsigned int) uid,
+                 (unsigned int) gid, cfg->root_dir, applied);
+    }
+
+    /* 7. */
+    error = sandbox_load_seccomp(cfg->role, eb);
+    if (error) {
+        return error;
+    }
+    r.applied |= SANDBOX_STEP_SECCOMP;
+    *report = r;
+    return 0;
+}

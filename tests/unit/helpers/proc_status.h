@@ -1,0 +1,109 @@
+/*
+ * proc_status.h — helpers shared by the privilege tests (test_sandbox,
+ * test_privdrop, test_spawner): reading fields of /proc/PID/status, the way
+ * the integration tests and an operator check a process, and creating the
+ * test users.
+ *
+ * Test users: when the tests run as root (CI does), they need the users
+ * the packages would create, `dpifd` and `dpifd-worker`.
+ * test_ensure_user() creates a missing one with
+ *     useradd --system --no-create-home --shell /usr/sbin/nologin NAME
+ * through system(), retrying a few times because tests running in parallel
+ * may hold the passwd lock.  It is never called when not root.
+ */
+#ifndef DPIF_TEST_PROC_STATUS_H
+#define DPIF_TEST_PROC_STATUS_H 1
+
+#include <inttypes.h>
+#include <pwd.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <time.h>
+
+/* Copies the value of 'field' ("CapEff", "Uid", ...) in /proc/PID/status
+ * into 'out'.  Returns false if the process or the field does not exist. */
+static inline bool
+proc_status_field(pid_t pid, const char *field, char *out, size_t size)
+{
+    char path[64], line[512];
+    size_t len = strlen(field);
+    bool found = false;
+
+    snprintf(path, sizeof path, "/proc/%ld/status", (long) pid);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        return false;
+    }
+    while (fgets(line, sizeof line, f)) {
+        if (!strncmp(line, field, len) && line[len] == ':') {
+            const char *v = line + len + 1;
+            v += strspn(v, " \t");
+            snprintf(out, size, "%s", v);
+            out[strcspn(out, "\n")] = '\0';
+            found = true;
+            break;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+/* A hex field (CapEff, CapBnd, ...), or UINT64_MAX if missing. */
+static inline uint64_t
+proc_status_hex(pid_t pid, const char *field)
+{
+    char v[128];
+
+    return proc_status_field(pid, field, v, sizeof v)
+           ? strtoull(v, NULL, 16) : UINT64_MAX;
+}
+
+/* A decimal field (NoNewPrivs, Seccomp), or -1 if missing. */
+static inline long
+proc_status_long(pid_t pid, const char *field)
+{
+    char v[128];
+
+    return proc_status_field(pid, field, v, sizeof v) ? strtol(v, NULL, 10)
+                                                      : -1;
+}
+
+/* True if all four ids of "Uid" or "Gid" (real, effective, saved, fs)
+ * equal 'id'. */
+static inline bool
+proc_status_ids_are(pid_t pid, const char *field, unsigned long id)
+{
+    char v[128];
+    unsigned long ids[4];
+
+    return proc_status_field(pid, field, v, sizeof v)
+           && sscanf(v, "%lu %lu %lu %lu", &ids[0], &ids[1], &ids[2],
+                     &ids[3]) == 4
+           && ids[0] == id && ids[1] == id && ids[2] == id && ids[3] == id;
+}
+
+/* Makes sure user 'name' exists (root only, see above). */
+static inline bool
+test_ensure_user(const char *name)
+{
+    char cmd[256];
+
+    snprintf(cmd, sizeof cmd, "useradd --system --no-create-home "
+             "--shell /usr/sbin/nologin %s >/dev/null 2>&1", name);
+    for (int i = 0; i < 20; i++) {
+        if (getpwnam(name)) {
+            return true;
+        }
+        if (system(cmd) != 0) {
+            struct timespec ts = { 0, 200 * 1000 * 1000 };
+            nanosleep(&ts, NULL);
+        }
+    }
+    return getpwnam(name) != NULL;
+}
+
+#endif /* proc_status.h */
