@@ -8,6 +8,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "privd/dpif-netlink.h"
 #include "privd/dpif-provider.h"
 
 LOG_MODULE(dpif);
@@ -86,6 +87,7 @@ dpif_register_builtins(void)
         builtins_registered = true;
         dpif_register_provider(&dpif_netdev_class);
         dpif_register_provider(&dpif_dummy_class);
+        dpif_register_provider(&dpif_system_class);
     }
 }
 
