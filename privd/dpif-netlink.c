@@ -1465,6 +1465,37 @@ dpif_netlink_dispatch_per_cpu(const struct dpif *dpif)
             & OVS_DP_F_DISPATCH_UPCALL_PER_CPU) != 0;
 }
 
+int
+dpif_netlink_set_dispatch_per_cpu(struct dpif *dpif_, bool per_cpu)
+{
+    if (dpif_->class != &dpif_system_class) {
+        return EOPNOTSUPP;
+    }
+    struct dpif_netlink *dpif = dpif_netlink_cast(dpif_);
+    uint32_t want = per_cpu ? USER_FEATURES_ALL : USER_FEATURES_BASE;
+    if ((dpif->user_features & USER_FEATURES_ALL) == want) {
+        return 0;
+    }
+
+    struct dp_reply r;
+    struct buf reply;
+    buf_init(&reply, 0);
+    int error = dp_transact(dpif->sock, OVS_DP_CMD_SET, 0, dpif->dp_ifindex,
+                            NULL, want, NULL, 0, &reply, &r);
+    buf_uninit(&reply);
+    if (error == EINVAL) {
+        error = EOPNOTSUPP;
+    }
+    if (error) {
+        return error;
+    }
+    dpif->user_features = r.user_features;
+    if ((r.user_features & USER_FEATURES_ALL) != want) {
+        return EOPNOTSUPP;
+    }
+    return dpif->handlers ? dpif_netlink_refresh_channels(dpif) : 0;
+}
+
 const struct dpif_class dpif_system_class = {
     .type = "system",
     .enumerate = dpif_netlink_enumerate,

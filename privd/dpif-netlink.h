@@ -30,7 +30,9 @@
  * and registers their port ids with the kernel: as the per-CPU array
  * OVS_DP_ATTR_PER_CPU_PIDS (CPU i -> handler i mod n) in per-CPU mode, or as
  * each vport's OVS_VPORT_ATTR_UPCALL_PID array (all handlers; the kernel
- * picks one by packet hash) otherwise.  dpif_netlink_handler_fd() gives a
+ * picks one by packet hash) otherwise.  In per-CPU mode the kernel also
+ * ignores the pid of a USERSPACE action and queues its upcall on the
+ * current CPU's handler.  dpif_netlink_handler_fd() gives a
  * handler socket's fd so that privd can pass it to dpif-handlerd with
  * SCM_RIGHTS; the handler then reads and parses upcalls itself with
  * dpif_netlink_upcall_parse().  The kernel checks CAP_NET_ADMIN of both the
@@ -84,6 +86,11 @@ uint32_t dpif_netlink_user_features(const struct dpif *);
 
 /* True if upcalls are dispatched per CPU (else per vport). */
 bool dpif_netlink_dispatch_per_cpu(const struct dpif *);
+
+/* Chooses per-CPU (true) or per-vport (false) upcall dispatch for 'dpif'
+ * and re-registers the handler sockets accordingly.  EOPNOTSUPP if the
+ * kernel lacks per-CPU dispatch or 'dpif' is not a system datapath. */
+int dpif_netlink_set_dispatch_per_cpu(struct dpif *, bool per_cpu);
 
 /* Parses the upcall message 'msg'/'len' (a whole netlink message as read
  * from a handler socket; 4-byte aligned) of family 'packet_family' into

@@ -582,14 +582,24 @@ test_execute_outputs_a_packet(void **state)
     (void) state;
 }
 
-/* Waits up to 'ms' for an upcall on any of 'n' handlers. */
+/* Waits up to 'ms' for an upcall of 'type' carrying one of our test frames
+ * on any of 'n' handlers; other upcalls are reported and skipped. */
 static int
-recv_any(uint32_t n, struct dpif_upcall *up, int ms, uint32_t *handlerp)
+recv_upcall(uint32_t n, enum dpif_upcall_type type, struct dpif_upcall *up,
+            int ms, uint32_t *handlerp)
 {
     long long deadline = time_msec() + ms;
     for (;;) {
         for (uint32_t h = 0; h < n; h++) {
             int error = dpif_recv(fx.dpif, h, up);
+            if (!error && (up->type != type || up->packet.size < 64
+                           || memcmp(up->packet.data + 14 + 20 + 12,
+                                     "dpifd-test", 10))) {
+                note("skipping unrelated upcall: handler %u, type %d, "
+                     "in_port %u, %zu bytes", h, (int) up->type,
+                     up->in_port, up->packet.size);
+                continue;
+            }
             if (error != EAGAIN) {
                 *handlerp = h;
                 return error;
@@ -624,7 +634,7 @@ test_upcalls_miss_and_action(void **state)
     dpif_upcall_init(&up);
     long long t0 = time_msec();
     send_frames(fx.tx1, true, 1);
-    assert_int_equal(recv_any(2, &up, 3000, &h), 0);
+    assert_int_equal(recv_upcall(2, DPIF_UC_MISS, &up, 3000, &h), 0);
     note("miss upcall on handler %u after %lld ms: in_port %u, %zu bytes, "
          "key %zu bytes", h, time_msec() - t0, up.in_port, up.packet.size,
          up.key.size);
@@ -632,6 +642,24 @@ test_upcalls_miss_and_action(void **state)
     assert_int_equal(up.in_port, fx.port1);
     assert_int_equal(up.packet.size, 64);
     assert_int_not_equal(up.pid, 0);
+
+    /* The same through per-vport PID arrays: the kernel picks one of the
+     * vport's handler pids by packet hash. */
+    bool per_cpu = dpif_netlink_dispatch_per_cpu(fx.dpif);
+    assert_int_equal(dpif_netlink_set_dispatch_per_cpu(fx.dpif, false), 0);
+    assert_false(dpif_netlink_dispatch_per_cpu(fx.dpif));
+    struct dpif_upcall up2;
+    dpif_upcall_init(&up2);
+    send_frames(fx.tx1, true, 1);
+    assert_int_equal(recv_upcall(2, DPIF_UC_MISS, &up2, 3000, &h), 0);
+    note("per-vport dispatch: miss upcall on handler %u", h);
+    assert_int_equal(up2.in_port, fx.port1);
+    assert_int_equal(up2.key.size, up.key.size);
+    dpif_upcall_uninit(&up2);
+    if (per_cpu) {
+        assert_int_equal(dpif_netlink_set_dispatch_per_cpu(fx.dpif, true), 0);
+        assert_true(dpif_netlink_dispatch_per_cpu(fx.dpif));
+    }
 
     struct flow flow;
     struct errbuf eb;
@@ -659,8 +687,14 @@ test_upcalls_miss_and_action(void **state)
     };
     assert_int_equal(dpif_flow_put(fx.dpif, &put), 0);
     send_frames(fx.tx1, true, 1);
-    assert_int_equal(recv_any(2, &up, 3000, &h), 0);
-    assert_int_equal(h, 0);
+    assert_int_equal(recv_upcall(2, DPIF_UC_ACTION, &up, 3000, &h), 0);
+    note("action upcall: handler %u, type %d, userdata %zu bytes", h,
+         (int) up.type, up.userdata.size);
+    /* Per vport, the action's pid picks the channel; per CPU, the kernel
+     * ignores it and uses the CPU's handler. */
+    if (!dpif_netlink_dispatch_per_cpu(fx.dpif)) {
+        assert_int_equal(h, 0);
+    }
     assert_int_equal(up.type, DPIF_UC_ACTION);
     assert_int_equal(up.userdata.size, 4);
     assert_memory_equal(up.userdata.data, "\xc0\xff\xee\x00", 4);
