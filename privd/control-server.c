@@ -222,7 +222,7 @@ ctl_find_dp(struct control_ctx *ctx, const char *name, struct privd_dp **dpp)
     if (!dp) {
         return errbuf_set(&ctx->eb, ENOENT, "no datapath %s", name);
     }
-    ctx->subject = dpif_name(dp->dpif);
+    ctx->subject = ctx_strdup(ctx, name);     /* Outlives a del-dp. */
     *dpp = dp;
     return 0;
 }
@@ -1622,8 +1622,10 @@ ctl_capture(struct control_ctx *ctx, const Dpif__Request *rq, Dpif__Reply *rp)
         }
     }
     error = 0;
-    qsort(fresh.frames, fresh.n, sizeof *fresh.frames,
-          control_frame_cmp_time);
+    if (fresh.n > 1) {
+        qsort(fresh.frames, fresh.n, sizeof *fresh.frames,
+              control_frame_cmp_time);
+    }
 
     Dpif__CaptureReply *out;
     size_t used = 0;
@@ -1702,8 +1704,8 @@ out:
 
 #define NEEDS_REVALD "not available yet: needs dpif-revald"
 #define NEEDS_HANDLERD "not available yet: needs dpif-handlerd"
-#define NEEDS_POLICY "not available yet: needs the forwarding policy " \
-    "(rules) module"
+#define NEEDS_POLICY "not available yet: needs the worker supervisor, " \
+    "which gives rules to the workers"
 
 static const struct control_command control_commands[] = {
 #define CMD(CASE, NAME, ACCESS, HANDLER) \

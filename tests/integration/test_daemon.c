@@ -197,12 +197,19 @@ daemon_stop(struct daemon *d, int sig)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/* Kills a daemon still running, prints its log if $DPIFD_TEST_VERBOSE is
+ * set (to debug a failure), and removes the test's directory. */
 static void
 daemon_cleanup(struct daemon *d)
 {
     if (d->pid) {
         kill(d->pid, SIGKILL);
         waitpid(d->pid, NULL, 0);
+    }
+    if (getenv("DPIFD_TEST_VERBOSE")) {
+        char *log = read_file(d->log);
+        fprintf(stderr, "--- dpifd log ---\n%s--- end ---\n", log);
+        free(log);
     }
     char *cmd = xasprintf("rm -rf '%s'", d->dir);
     if (system(cmd)) {
