@@ -283,14 +283,12 @@ capture_print_json(struct cmd_ctx *ctx, const Dpif__Reply *reply)
         json_begin_object(jw);
         json_member_uint(jw, "port_no", f->port_no);
         json_member_hex(jw, "frame", f->frame.data, f->frame.len);
+        /* The timestamp as the daemon gives it: no age is derived, so
+         * that nothing here depends on which clock it reads. */
         if (f->has_time_msec) {
             json_member_int(jw, "time_msec", f->time_msec);
-            json_member_int(jw, "age_msec", (ctx->now_msec > f->time_msec
-                                             ? ctx->now_msec - f->time_msec
-                                             : 0));
         } else {
             json_member_null(jw, "time_msec");
-            json_member_null(jw, "age_msec");
         }
         json_end_object(jw);
     }

@@ -137,7 +137,13 @@ cmd_fail_reply(struct cmd_ctx *ctx, const Dpif__Reply *reply)
         text_put_safe_cstr(&reason, ctx->reason_prefix);
     }
     if (reply->reason && reply->reason[0]) {
-        text_put_safe_cstr(&reason, reply->reason);
+        /* The message already starts with the command's name. */
+        const char *r = reply->reason;
+        size_t n = strlen(ctx->cmd->name);
+        if (!strncmp(r, ctx->cmd->name, n) && !strncmp(r + n, ": ", 2)) {
+            r += n + 2;
+        }
+        text_put_safe_cstr(&reason, r);
     } else {
         ds_put_cstr(&reason, strerror(error));
     }
