@@ -1705,7 +1705,7 @@ parse_key_attr(struct parser *ps, struct buf *key, struct buf *mask,
         break;
     }
     case SHAPE_TCP_FLAGS: {
-        uint32_t flags, flags_mask;
+        uint32_t flags = 0, flags_mask = 0;
         error = parse_flags(ps, tcp_flag_names, ARRAY_SIZE(tcp_flag_names),
                             TCP_FLAGS_MASK, mask != NULL, "tcp", &flags,
                             &flags_mask);
