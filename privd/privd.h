@@ -26,6 +26,7 @@
 
 struct dpif;
 struct control_server;
+struct spawner;
 struct supervisor;
 
 /* One open datapath. */
@@ -41,6 +42,8 @@ struct privd {
     struct privd_dp *dps;       /* Open datapaths, 'n_dps' of them. */
     size_t n_dps;
     struct control_server *control; /* Control socket server. */
+    struct spawner *spawner;    /* Started by main before the privilege
+                                 * drop; the supervisor borrows it. */
     struct supervisor *supervisor;  /* Workers; NULL before they start. */
     bool exiting;               /* SIGTERM seen: leave the loop. */
     bool reload;                /* SIGHUP seen: re-read config and rules. */
