@@ -45,6 +45,8 @@ static struct names nm;
 static bool namespaces_made;
 static bool have_vlan;          /* VLAN sub-interfaces could be made. */
 
+static int run_cmd(const char *fmt, ...) PRINTF_FORMAT(1, 2);
+
 static int
 run_cmd(const char *fmt, ...)
 {
