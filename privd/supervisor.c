@@ -190,6 +190,17 @@ sup_worker_spawn(struct sup_worker *w)
 
     int error = ipc_socketpair(fds, &eb);
     if (!error) {
+        /* Before the worker exists: the kernel stamps credentials on the
+         * datagrams sent while the receiver has SO_PASSCRED set. */
+        int on = 1;
+        if (setsockopt(fds[0], SOL_SOCKET, SO_PASSCRED, &on, sizeof on)) {
+            error = errbuf_set(&eb, errno, "SO_PASSCRED: %s",
+                               strerror(errno));
+            close(fds[0]);
+            close(fds[1]);
+        }
+    }
+    if (!error) {
         error = spawner_request(sup->privd->spawner, w->role, w->id, fds[1],
                                 &pid, &eb);
         close(fds[1]);
@@ -212,11 +223,6 @@ sup_worker_spawn(struct sup_worker *w)
     int flags = fcntl(fds[0], F_GETFL);
     if (flags < 0 || fcntl(fds[0], F_SETFL, flags | O_NONBLOCK)) {
         LOG_ERR("%s %u: control socket: %s", sup_role_name(w), w->index,
-                strerror(errno));
-    }
-    int on = 1;
-    if (setsockopt(fds[0], SOL_SOCKET, SO_PASSCRED, &on, sizeof on)) {
-        LOG_ERR("%s %u: SO_PASSCRED: %s", sup_role_name(w), w->index,
                 strerror(errno));
     }
     ipc_conn_init(&w->conn, fds[0], IPC_TYPE_BIT(IPC_HELLO));
@@ -912,7 +918,7 @@ sup_update_status(struct supervisor *sup)
             v.flow_count = stats.n_flows;
         }
         v.policy_generation = d->pdp->policy_generation;
-        if (memcmp(&v, status_page_get(d->status), sizeof v)) {
+        if (!status_page_values_equal(&v, status_page_get(d->status))) {
             status_page_publish(d->status, &v);
         }
     }
