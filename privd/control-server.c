@@ -28,6 +28,7 @@
 #include "privd/dpif.h"
 #include "privd/privd.h"
 #include "privd/spawner.h"
+#include "privd/supervisor.h"
 
 LOG_MODULE(control);
 
@@ -1130,34 +1131,66 @@ ctl_del_flows(struct control_ctx *ctx, const Dpif__Request *rq,
 
 /* ----- procs, counters, memory/show, log/set, metrics -------------------- */
 
+/* One ProcInfo from what the supervisor (or privd itself) knows. */
 static Dpif__ProcInfo *
-ctl_proc(struct control_ctx *ctx, const char *role, pid_t pid,
-         long long start_msec)
+ctl_proc(struct control_ctx *ctx, const struct proc_info *info)
 {
     Dpif__ProcInfo *p;
     CTX_NEW(ctx, p, dpif__proc_info__init);
-    p->role = ctx_strdup(ctx, role);
-    p->pid = (uint32_t) pid;
-    p->state = ctx_strdup(ctx, "running");
+    p->role = ctx_strdup(ctx, info->role);
+    p->id = info->id;
+    p->pid = (uint32_t) info->pid;
+    p->state = ctx_strdup(ctx, info->pid ? "running" : "down");
     p->has_restarts = true;
-    p->has_uptime_msec = true;
-    p->uptime_msec = (uint64_t) (time_msec() - start_msec);
+    p->restarts = info->restarts;
+    if (info->pid) {
+        p->has_uptime_msec = true;
+        p->uptime_msec = (uint64_t) (time_msec() - info->start_msec);
+        if (info->uid != (uid_t) -1) {
+            p->has_uid = true;
+            p->uid = (uint32_t) info->uid;
+            p->has_cap_eff = true;
+            p->cap_eff = info->cap_eff;
+        }
+    }
+    if (info->last_exit_reason && *info->last_exit_reason) {
+        p->last_exit = ctx_strdup(ctx, info->last_exit_reason);
+    }
     return p;
+}
+
+struct ctl_proc_list {
+    struct control_ctx *ctx;    /* Reply memory. */
+    Dpif__ProcsReply *out;      /* Where processes go. */
+};
+
+static void
+ctl_proc_cb(const struct proc_info *info, void *aux)
+{
+    struct ctl_proc_list *l = aux;
+    CTX_APPEND(l->ctx, l->out->procs, l->out->n_procs,
+               ctl_proc(l->ctx, info));
 }
 
 static int
 ctl_procs(struct control_ctx *ctx, const Dpif__Request *rq, Dpif__Reply *rp)
 {
     Dpif__ProcsReply *out;
+    struct proc_info self = {
+        .role = "privd",
+        .pid = getpid(),
+        .start_msec = ctx->privd->start_msec,
+        .last_exit_reason = "",
+    };
+    struct ctl_proc_list list;
 
     CTX_NEW(ctx, out, dpif__procs_reply__init);
-    CTX_APPEND(ctx, out->procs, out->n_procs,
-               ctl_proc(ctx, "privd", getpid(), ctx->privd->start_msec));
-    if (ctx->privd->spawner) {
-        CTX_APPEND(ctx, out->procs, out->n_procs,
-                   ctl_proc(ctx, "spawner",
-                            spawner_get_pid(ctx->privd->spawner),
-                            ctx->privd->start_msec));
+    list = (struct ctl_proc_list) { ctx, out };
+    proc_read_status(self.pid, &self.uid, &self.cap_eff);
+    ctl_proc_cb(&self, &list);
+    if (ctx->privd->supervisor) {
+        /* The spawner and every worker. */
+        supervisor_for_each_proc(ctx->privd->supervisor, ctl_proc_cb, &list);
     }
     rp->result_case = DPIF__REPLY__RESULT_PROCS;
     rp->procs = out;
@@ -1190,18 +1223,66 @@ ctl_counter_cb(const char *name, uint64_t value, void *aux)
                ctl_value(l->ctx, name, value, l->process));
 }
 
+/* Adds counters up by name across processes. */
+struct ctl_counter_sum {
+    char **names;               /* Counter names (borrowed from 'ctx'). */
+    uint64_t *values;           /* Their sums. */
+    size_t n, allocated;
+    struct control_ctx *ctx;    /* Reply memory. */
+};
+
+static void
+ctl_counter_sum_cb(const char *name, uint64_t value, void *aux)
+{
+    struct ctl_counter_sum *sum = aux;
+
+    for (size_t i = 0; i < sum->n; i++) {
+        if (!strcmp(sum->names[i], name)) {
+            sum->values[i] += value;
+            return;
+        }
+    }
+    if (sum->n >= IPC_MAX_COUNTERS) {
+        return;
+    }
+    if (sum->n == sum->allocated) {
+        sum->allocated = sum->allocated ? sum->allocated * 2 : 64;
+        sum->names = xrealloc(sum->names, sum->allocated * sizeof *sum->names);
+        sum->values = xrealloc(sum->values,
+                               sum->allocated * sizeof *sum->values);
+    }
+    sum->names[sum->n] = ctx_strdup(sum->ctx, name);
+    sum->values[sum->n++] = value;
+}
+
 static int
 ctl_counters(struct control_ctx *ctx, const Dpif__Request *rq,
              Dpif__Reply *rp)
 {
     Dpif__CountersReply *out;
+    struct ctl_counter_sum sum = { .ctx = ctx };
 
     CTX_NEW(ctx, out, dpif__counters_reply__init);
+    counters_for_each(ctl_counter_sum_cb, &sum);
+    if (ctx->privd->supervisor) {
+        supervisor_for_each_counter(ctx->privd->supervisor,
+                                    ctl_counter_sum_cb, &sum);
+    }
     struct ctl_counter_list sums = { ctx, out, NULL };
-    counters_for_each(ctl_counter_cb, &sums);
+    for (size_t i = 0; i < sum.n; i++) {
+        ctl_counter_cb(sum.names[i], sum.values[i], &sums);
+    }
+    free(sum.names);
+    free(sum.values);
+
     if (rq->counters->has_per_process && rq->counters->per_process) {
         struct ctl_counter_list own = { ctx, out, "privd" };
         counters_for_each(ctl_counter_cb, &own);
+        if (ctx->privd->supervisor) {
+            struct ctl_counter_list workers = { ctx, out, "workers" };
+            supervisor_for_each_counter(ctx->privd->supervisor,
+                                        ctl_counter_cb, &workers);
+        }
     }
     rp->result_case = DPIF__REPLY__RESULT_COUNTERS;
     rp->counters = out;

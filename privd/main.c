@@ -61,6 +61,7 @@
 #include "privd/privd.h"
 #include "privd/privdrop.h"
 #include "privd/spawner.h"
+#include "privd/supervisor.h"
 
 LOG_MODULE(main);
 
@@ -712,22 +713,36 @@ privd_start_spawner(struct privd *privd)
         .revalidator_path = revalidator,
         .max_worker_id = CONFIG_MAX_WORKERS,
     };
+    /* Workers chroot into the directory they start in, which they inherit
+     * from here through the spawner: the empty root when we are root. */
+    if (!geteuid() && chdir(privd->cfg.empty_root)) {
+        LOG_FATAL("chdir %s: %s", privd->cfg.empty_root, strerror(errno));
+    }
     int error = spawner_start(&sc, &privd->spawner, &eb);
     if (error) {
         LOG_FATAL("starting the spawner: %s", eb.msg);
     }
+    if (chdir("/")) {
+        LOG_FATAL("chdir /: %s", strerror(errno));
+    }
 }
 
-/* Starts the workers.  This is where the supervisor (privd/supervisor.h,
- * built on the "workers" branch) is created once it is part of privd;
- * until then privd runs without handlers and revalidators, and flows come
- * from dpifctl alone. */
+/* Starts the workers: the supervisor spawns every handler and revalidator
+ * through the spawner and keeps them running.  Without the worker binaries
+ * (no spawner) privd runs alone and flows come from dpifctl only. */
 static void
 privd_start_workers(struct privd *privd)
 {
-    LOG_WARN("no worker supervisor in this build: running without "
-             "dpif-handlerd (%u configured) and dpif-revald (%u configured)",
-             privd->cfg.n_handlers, privd->cfg.n_revalidators);
+    if (!privd->spawner) {
+        LOG_WARN("no worker binaries: running without dpif-handlerd (%u "
+                 "configured) and dpif-revald (%u configured)",
+                 privd->cfg.n_handlers, privd->cfg.n_revalidators);
+        return;
+    }
+    int error = supervisor_create(privd, &privd->supervisor);
+    if (error) {
+        LOG_FATAL("starting the workers: %s", strerror(error));
+    }
 }
 
 static void
@@ -746,27 +761,6 @@ privd_drop_privileges(const struct privd *privd)
     }
     LOG_INFO("running as uid %u gid %u", (unsigned) report.uid,
              (unsigned) report.gid);
-}
-
-/* Reaps exits that the spawner reports.  Workers are the supervisor's; with
- * no supervisor there are none, so reports are only logged. */
-static void
-privd_spawner_run(struct privd *privd)
-{
-    struct errbuf eb;
-    pid_t pid;
-    int status;
-
-    for (;;) {
-        int error = spawner_recv_exit(privd->spawner, &pid, &status, &eb);
-        if (error == EAGAIN) {
-            return;
-        } else if (error) {
-            LOG_FATAL("lost the spawner: %s", eb.msg);
-        }
-        LOG_INFO("spawner reports pid %d exited with status %#x", (int) pid,
-                 (unsigned) status);
-    }
 }
 
 /* ----- main -------------------------------------------------------------- */
@@ -845,8 +839,8 @@ main(int argc, char *argv[])
             dpif_run(privd.dps[i].dpif);
         }
         control_server_run(privd.control);
-        if (privd.spawner) {
-            privd_spawner_run(&privd);
+        if (privd.supervisor) {
+            supervisor_run(privd.supervisor);
         }
         if (privd.exiting) {
             break;
@@ -858,8 +852,8 @@ main(int argc, char *argv[])
             dpif_wait(privd.dps[i].dpif, &p);
         }
         control_server_wait(privd.control, &p);
-        if (privd.spawner) {
-            poller_fd_wait(&p, spawner_get_fd(privd.spawner), POLLIN);
+        if (privd.supervisor) {
+            supervisor_wait(privd.supervisor, &p);
         }
         poller_block(&p);
     }
@@ -867,6 +861,8 @@ main(int argc, char *argv[])
     privd_sd_notify("STOPPING=1");
     control_server_destroy(privd.control);
     privd.control = NULL;
+    supervisor_destroy(privd.supervisor);
+    privd.supervisor = NULL;
     spawner_destroy(privd.spawner);
     privd_close_all_dps(&privd);
     if (cl.pidfile && unlink(cl.pidfile)) {

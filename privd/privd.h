@@ -55,7 +55,8 @@ struct privd {
     struct control_server *control; /* Control socket server. */
     struct spawner *spawner;    /* Worker spawner, forked before the
                                  * privilege drop; NULL when the worker
-                                 * binaries are not installed. */
+                                 * binaries are not installed.  The
+                                 * supervisor borrows it. */
     struct supervisor *supervisor;  /* Workers; NULL before they start. */
     bool exiting;               /* SIGTERM seen: leave the loop. */
     bool reload;                /* SIGHUP seen: re-read config and rules. */
