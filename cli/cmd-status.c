@@ -1,13 +1,49 @@
 /* cmd-status.c — process and health commands: procs, counters,
  * memory/show, log/set, metrics. */
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
+
+#include <cap-ng.h>
 
 #include "cli/commands.h"
 #include "cli/text.h"
 #include "common/ipc-limits.h"
 
 /* ----- procs --------------------------------------------------------------- */
+
+/* The name of capability 'bit' ("net_admin"), or "capN" for a bit that
+ * libcap-ng does not know, in 'buf'. */
+static const char *
+cap_name(unsigned int bit, char buf[16])
+{
+    const char *name = capng_capability_to_name(bit);
+    if (name) {
+        return name;
+    }
+    snprintf(buf, 16, "cap%u", bit);
+    return buf;
+}
+
+/* Appends the capability names of the set 'caps' ("net_admin,net_raw"),
+ * "none" for the empty set. */
+static void
+caps_put(struct ds *out, uint64_t caps)
+{
+    bool first = true;
+    char buf[16];
+
+    if (!caps) {
+        ds_put_cstr(out, "none");
+        return;
+    }
+    for (unsigned int bit = 0; bit < 64; bit++) {
+        if (caps & (UINT64_C(1) << bit)) {
+            ds_put_format(out, "%s%s", first ? "" : ",", cap_name(bit, buf));
+            first = false;
+        }
+    }
+}
 
 static int
 procs_build(struct cmd_ctx *ctx, Dpif__Request *req)
@@ -26,15 +62,17 @@ procs_print_text(struct cmd_ctx *ctx, const Dpif__Reply *reply)
     const Dpif__ProcsReply *r = reply->procs;
     struct table t;
 
-    table_init(&t, 8);
+    table_init(&t, 10);
     table_set_column(&t, 0, "ROLE", false);
     table_set_column(&t, 1, "ID", true);
     table_set_column(&t, 2, "DP", false);
     table_set_column(&t, 3, "PID", true);
-    table_set_column(&t, 4, "STATE", false);
-    table_set_column(&t, 5, "RESTARTS", true);
-    table_set_column(&t, 6, "UPTIME", true);
-    table_set_column(&t, 7, "LAST EXIT", false);
+    table_set_column(&t, 4, "UID", true);
+    table_set_column(&t, 5, "CAPABILITIES", false);
+    table_set_column(&t, 6, "STATE", false);
+    table_set_column(&t, 7, "RESTARTS", true);
+    table_set_column(&t, 8, "UPTIME", true);
+    table_set_column(&t, 9, "LAST EXIT", false);
     for (size_t i = 0; i < r->n_procs; i++) {
         const Dpif__ProcInfo *p = r->procs[i];
 
@@ -47,17 +85,30 @@ procs_print_text(struct cmd_ctx *ctx, const Dpif__Reply *reply)
         } else {
             table_put(&t, 3, "-");
         }
-        table_put(&t, 4, "%s", p->state);
-        table_put(&t, 5, "%" PRIu32, p->has_restarts ? p->restarts : 0);
+        if (p->has_uid) {
+            table_put(&t, 4, "%" PRIu32, p->uid);
+        } else {
+            table_put(&t, 4, "-");
+        }
+        if (p->has_cap_eff) {
+            struct ds caps = DS_EMPTY_INITIALIZER;
+            caps_put(&caps, p->cap_eff);
+            table_put(&t, 5, "%s", ds_cstr(&caps));
+            ds_destroy(&caps);
+        } else {
+            table_put(&t, 5, "-");
+        }
+        table_put(&t, 6, "%s", p->state);
+        table_put(&t, 7, "%" PRIu32, p->has_restarts ? p->restarts : 0);
         if (p->has_uptime_msec && p->pid) {
             struct ds d = DS_EMPTY_INITIALIZER;
             text_put_duration(&d, p->uptime_msec);
-            table_put(&t, 6, "%s", ds_cstr(&d));
+            table_put(&t, 8, "%s", ds_cstr(&d));
             ds_destroy(&d);
         } else {
-            table_put(&t, 6, "-");
+            table_put(&t, 8, "-");
         }
-        table_put(&t, 7, "%s", p->last_exit ? p->last_exit : "-");
+        table_put(&t, 9, "%s", p->last_exit ? p->last_exit : "-");
     }
     table_format(&t, "", &ctx->out);
     table_destroy(&t);
@@ -80,6 +131,24 @@ procs_print_json(struct cmd_ctx *ctx, const Dpif__Reply *reply)
         json_member_uint(jw, "id", p->id);
         json_member_string(jw, "dp", p->dp);
         json_member_uint(jw, "pid", p->pid);
+        if (p->has_uid) {
+            json_member_uint(jw, "uid", p->uid);
+        } else {
+            json_member_null(jw, "uid");
+        }
+        json_key(jw, "capabilities");
+        if (p->has_cap_eff) {
+            json_begin_array(jw);
+            for (unsigned int bit = 0; bit < 64; bit++) {
+                if (p->cap_eff & (UINT64_C(1) << bit)) {
+                    char buf[16];
+                    json_string(jw, cap_name(bit, buf));
+                }
+            }
+            json_end_array(jw);
+        } else {
+            json_null(jw);
+        }
         json_member_string(jw, "state", p->state);
         json_member_uint(jw, "restarts", p->has_restarts ? p->restarts : 0);
         if (p->has_uptime_msec) {
@@ -294,8 +363,8 @@ const struct command cmd_status_commands[] = {
         .usage = "",
         .summary = "the supervised processes",
         .help = "Prints privd, the spawner and every worker with its\n"
-                "datapath, pid, state, restarts, uptime and why it last\n"
-                "exited.",
+                "datapath, pid, uid, effective capabilities, state,\n"
+                "restarts, uptime and why it last exited.",
         .min_args = 0, .max_args = 0, .read_only = true,
         .build = procs_build,
         .print_text = procs_print_text,

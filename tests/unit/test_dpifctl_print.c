@@ -477,6 +477,10 @@ print_procs_table(void **state)
     p0.state = "running";
     p0.has_uptime_msec = true;
     p0.uptime_msec = 3723000;
+    p0.has_uid = true;
+    p0.uid = 995;
+    p0.has_cap_eff = true;
+    p0.cap_eff = (UINT64_C(1) << 12) | (UINT64_C(1) << 13);
     Dpif__ProcInfo p1 = DPIF__PROC_INFO__INIT;
     p1.role = "handler";
     p1.id = 1;
@@ -496,11 +500,17 @@ print_procs_table(void **state)
     const Dpif__Reply *replies[] = { &reply };
 
     char *json = check_both("procs", NULL, replies, 1,
-        "ROLE     ID  DP   PID  STATE    RESTARTS  UPTIME  LAST EXIT\n"
-        "privd     0  -    100  running         0   1h02m  -\n"
-        "handler   1  dp0    -  down            2       -  "
+        "ROLE     ID  DP   PID  UID  CAPABILITIES       STATE    RESTARTS"
+        "  UPTIME  LAST EXIT\n"
+        "privd     0  -    100  995  net_admin,net_raw  running         0"
+        "   1h02m  -\n"
+        "handler   1  dp0    -    -  -                  down            2"
+        "       -  "
         "killed by signal 9\n");
     assert_contains(json, "\"dp\": null");
+    assert_contains(json, "\"capabilities\": [\n        \"net_admin\",\n"
+                    "        \"net_raw\"\n      ]");
+    assert_contains(json, "\"uid\": null");
     assert_contains(json, "\"uptime_msec\": 3723000");
     assert_contains(json, "\"last_exit\": \"killed by signal 9\"");
     free(json);
