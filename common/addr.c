@@ -68,7 +68,7 @@ addr_parse_eth_masked(const char *s, uint8_t mac[ADDR_ETH_LEN],
                       uint8_t mask[ADDR_ETH_LEN], struct errbuf *eb)
 {
     char addr[32];
-    const char *mask_s;
+    const char *mask_s = NULL;
     uint8_t m[ADDR_ETH_LEN], a[ADDR_ETH_LEN];
 
     int error = split_mask(s, addr, sizeof addr, &mask_s, eb);
@@ -160,7 +160,7 @@ addr_parse_ipv4_masked(const char *s, ovs_be32 *ip, ovs_be32 *mask,
                        struct errbuf *eb)
 {
     char addr[32];
-    const char *mask_s;
+    const char *mask_s = NULL;
     ovs_be32 a, m = htonl(UINT32_MAX);
 
     int error = split_mask(s, addr, sizeof addr, &mask_s, eb);
@@ -206,7 +206,7 @@ addr_parse_ipv6_masked(const char *s, struct in6_addr *ip,
                        struct in6_addr *mask, struct errbuf *eb)
 {
     char addr[INET6_ADDRSTRLEN];
-    const char *mask_s;
+    const char *mask_s = NULL;
     struct in6_addr a, m;
 
     memset(&m, 0xff, sizeof m);

@@ -60,6 +60,10 @@ struct eth_addr {
 #define VLAN_PCP_MASK 0xe000
 #define VLAN_PCP_SHIFT 13
 
+/* A datapath port number that is no port (no input port, no egress
+ * tunnel port). */
+#define ODP_PORT_NONE UINT32_MAX
+
 #define FLOW_DL_TYPE_NONE 0x5ff /* Host order: frame too short for Ethernet. */
 
 #define FLOW_NW_FRAG_ANY   (1 << 0) /* Any fragment. */

@@ -142,7 +142,7 @@ ipc_frame_pack_into(enum ipc_type type, uint32_t seq,
                     const ProtobufCMessage *msg, void *dst, size_t dst_size,
                     size_t *sizep, struct errbuf *eb)
 {
-    size_t len;
+    size_t len = 0;
     int error = ipc_frame_check(type, msg, &len, eb);
     if (error) {
         return error;
@@ -161,7 +161,7 @@ int
 ipc_frame_pack(enum ipc_type type, uint32_t seq, const ProtobufCMessage *msg,
                struct buf *out, struct errbuf *eb)
 {
-    size_t len;
+    size_t len = 0;
     int error = ipc_frame_check(type, msg, &len, eb);
     if (!error) {
         ipc_frame_write(type, seq, msg, len,

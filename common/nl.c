@@ -71,7 +71,13 @@ nl_walk(const void *attrs, size_t len, struct errbuf *eb,
                               left);
         }
         memcpy(&a, p, sizeof a);
-        if (a.nla_len < NLA_HDRLEN || a.nla_len > left) {
+        if (a.nla_len < NLA_HDRLEN) {
+            return errbuf_set(eb, EINVAL,
+                              "attribute type %u has length %u, shorter than "
+                              "its header", a.nla_type & NLA_TYPE_MASK,
+                              a.nla_len);
+        }
+        if (a.nla_len > left) {
             return errbuf_set(eb, EINVAL,
                               "attribute type %u has length %u but %zu bytes "
                               "remain", a.nla_type & NLA_TYPE_MASK,
@@ -134,6 +140,11 @@ nl_fixed_len(enum nl_attr_type t)
     }
 }
 
+static int nl_parse_attrs__(const void *attrs, size_t len,
+                            const struct nl_policy policy[], size_t n_policy,
+                            const struct nlattr *out[], int depth,
+                            struct errbuf *eb);
+
 int
 nl_attr_check(const struct nlattr *a, const struct nl_policy *p, int depth,
               struct errbuf *eb)
@@ -182,8 +193,8 @@ nl_attr_check(const struct nlattr *a, const struct nl_policy *p, int depth,
         if (p->n_nested > ARRAY_SIZE(inner)) {
             return errbuf_set(eb, EINVAL, "nested policy too large");
         }
-        int error = nl_parse_attrs(nl_attr_get(a), len, p->nested,
-                                   p->n_nested, inner, eb);
+        int error = nl_parse_attrs__(nl_attr_get(a), len, p->nested,
+                                     p->n_nested, inner, depth + 1, eb);
         if (error) {
             errbuf_prefix(eb, "in nested attribute type %u: ", type);
             return error;
@@ -193,10 +204,11 @@ nl_attr_check(const struct nlattr *a, const struct nl_policy *p, int depth,
 }
 
 struct parse_ctx {
-    const struct nl_policy *policy;
-    size_t n_policy;
-    const struct nlattr **out;
-    struct errbuf *eb;
+    const struct nl_policy *policy; /* Policy indexed by attribute type. */
+    size_t n_policy;                /* Entries in 'policy' and 'out'. */
+    const struct nlattr **out;      /* Attributes found, by type. */
+    int depth;                      /* Nesting level of this stream. */
+    struct errbuf *eb;              /* Reason on error (may be NULL). */
 };
 
 static int
@@ -212,7 +224,7 @@ parse_one(const struct nlattr *a, void *ctx_)
         return errbuf_set(ctx->eb, EINVAL, "duplicate attribute type %u",
                           type);
     }
-    int error = nl_attr_check(a, &ctx->policy[type], 0, ctx->eb);
+    int error = nl_attr_check(a, &ctx->policy[type], ctx->depth, ctx->eb);
     if (error) {
         return error;
     }
@@ -220,12 +232,13 @@ parse_one(const struct nlattr *a, void *ctx_)
     return 0;
 }
 
-int
-nl_parse_attrs(const void *attrs, size_t len,
-               const struct nl_policy policy[], size_t n_policy,
-               const struct nlattr *out[], struct errbuf *eb)
+/* Parses a stream found at nesting level 'depth' (0 for the outermost). */
+static int
+nl_parse_attrs__(const void *attrs, size_t len,
+                 const struct nl_policy policy[], size_t n_policy,
+                 const struct nlattr *out[], int depth, struct errbuf *eb)
 {
-    struct parse_ctx ctx = { policy, n_policy, out, eb };
+    struct parse_ctx ctx = { policy, n_policy, out, depth, eb };
 
     memset(out, 0, n_policy * sizeof *out);
     int error = nl_walk(attrs, len, eb, parse_one, &ctx);
@@ -240,6 +253,14 @@ nl_parse_attrs(const void *attrs, size_t len,
         }
     }
     return 0;
+}
+
+int
+nl_parse_attrs(const void *attrs, size_t len,
+               const struct nl_policy policy[], size_t n_policy,
+               const struct nlattr *out[], struct errbuf *eb)
+{
+    return nl_parse_attrs__(attrs, len, policy, n_policy, out, 0, eb);
 }
 
 int

@@ -137,12 +137,12 @@
 #include <stdint.h>
 
 #include "common/buf.h"
+#include "common/flow.h"
 #include "common/nl.h"
 #include "common/util.h"
 
-/* A port number that is no port: "no EGRESS_TUN_PORT" to
+/* ODP_PORT_NONE (common/flow.h) means "no EGRESS_TUN_PORT" to
  * odp_put_userspace() and in struct odp_userspace. */
-#define ODP_PORT_NONE UINT32_MAX
 
 /* Bounds that apply when a policy leaves its field zero. */
 #define ODP_ACTIONS_DEFAULT_MAX_DEPTH 4      /* SAMPLE/CLONE/USERSPACE. */

@@ -1,3 +1,4 @@
+#include "common/bytes.h"
 #include "common/odp-format.h"
 
 #include <arpa/inet.h>
@@ -272,39 +273,9 @@ is_all(const uint8_t *p, size_t n, uint8_t byte)
     return true;
 }
 
-static uint16_t
-get_be16(const uint8_t *p)
-{
-    ovs_be16 v;
-    memcpy(&v, p, sizeof v);
-    return ntohs(v);
-}
 
-static uint32_t
-get_be32(const uint8_t *p)
-{
-    ovs_be32 v;
-    memcpy(&v, p, sizeof v);
-    return ntohl(v);
-}
 
-static uint32_t
-get_u32(const uint8_t *p)
-{
-    uint32_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
 
-static uint64_t
-get_be64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) {
-        v = v << 8 | p[i];
-    }
-    return v;
-}
 
 static const char *
 frag_name(uint8_t frag)
@@ -337,10 +308,10 @@ format_field_bytes(struct ds *out, enum field_kind kind, const uint8_t *p,
         ds_put_format(out, "%#"PRIx8, p[0]);
         break;
     case FIELD_BE16:
-        ds_put_format(out, is_mask ? "%#"PRIx16 : "%"PRIu16, get_be16(p));
+        ds_put_format(out, is_mask ? "%#"PRIx16 : "%"PRIu16, ntoh16_at(p));
         break;
     case FIELD_BE64:
-        ds_put_format(out, is_mask ? "%#"PRIx64 : "0x%"PRIx64, get_be64(p));
+        ds_put_format(out, is_mask ? "%#"PRIx64 : "0x%"PRIx64, ntoh64_at(p));
         break;
     case FIELD_IPV4: {
         ovs_be32 ip;
@@ -358,7 +329,7 @@ format_field_bytes(struct ds *out, enum field_kind kind, const uint8_t *p,
         addr_format_eth(out, p);
         break;
     case FIELD_LABEL:
-        ds_put_format(out, "%#"PRIx32, get_be32(p));
+        ds_put_format(out, "%#"PRIx32, ntoh32_at(p));
         break;
     }
 }
@@ -603,36 +574,36 @@ format_key_attr(struct ds *out, uint16_t type, const uint8_t *key,
     ds_put_format(out, "%s(", ka->name);
     switch (ka->shape) {
     case SHAPE_U32:
-        ds_put_format(out, "%#"PRIx32, get_u32(key));
+        ds_put_format(out, "%#"PRIx32, get_unaligned_u32(key));
         if (!exact) {
-            ds_put_format(out, "/%#"PRIx32, get_u32(mask));
+            ds_put_format(out, "/%#"PRIx32, get_unaligned_u32(mask));
         }
         break;
     case SHAPE_IN_PORT:
-        ds_put_format(out, "%"PRIu32, get_u32(key));
+        ds_put_format(out, "%"PRIu32, get_unaligned_u32(key));
         if (!exact) {
-            ds_put_format(out, "/%#"PRIx32, get_u32(mask));
+            ds_put_format(out, "/%#"PRIx32, get_unaligned_u32(mask));
         }
         break;
     case SHAPE_ETHERTYPE:
-        ds_put_format(out, "0x%04"PRIx16, get_be16(key));
+        ds_put_format(out, "0x%04"PRIx16, ntoh16_at(key));
         if (!exact) {
-            ds_put_format(out, "/0x%04"PRIx16, get_be16(mask));
+            ds_put_format(out, "/0x%04"PRIx16, ntoh16_at(mask));
         }
         break;
     case SHAPE_VLAN:
-        format_vlan_tci(out, get_be16(key), mask ? get_be16(mask) : 0xffff,
+        format_vlan_tci(out, ntoh16_at(key), mask ? ntoh16_at(mask) : 0xffff,
                         verbose);
         break;
     case SHAPE_TCP_FLAGS:
         if (mask) {
             format_flags_masked(out, tcp_flag_names,
-                                ARRAY_SIZE(tcp_flag_names), get_be16(key),
-                                get_be16(mask) & TCP_FLAGS_MASK,
+                                ARRAY_SIZE(tcp_flag_names), ntoh16_at(key),
+                                ntoh16_at(mask) & TCP_FLAGS_MASK,
                                 TCP_FLAGS_MASK);
         } else {
             format_flags(out, tcp_flag_names, ARRAY_SIZE(tcp_flag_names),
-                         get_be16(key));
+                         ntoh16_at(key));
         }
         break;
     case SHAPE_STRUCT:
@@ -830,7 +801,7 @@ format_action(struct ds *out, const struct nlattr *a, int depth)
     switch (type) {
     case OVS_ACTION_ATTR_OUTPUT:
         if (len == 4) {
-            ds_put_format(out, "%"PRIu32, get_u32(p));
+            ds_put_format(out, "%"PRIu32, get_unaligned_u32(p));
             return;
         }
         break;
@@ -843,12 +814,12 @@ format_action(struct ds *out, const struct nlattr *a, int depth)
         return;
     case OVS_ACTION_ATTR_PUSH_VLAN:
         if (len == sizeof(struct ovs_action_push_vlan)) {
-            uint16_t tpid = get_be16(p);
+            uint16_t tpid = ntoh16_at(p);
             ds_put_cstr(out, "push_vlan(");
             if (tpid != 0x8100) {
                 ds_put_format(out, "tpid=0x%04"PRIx16",", tpid);
             }
-            format_vlan_tci(out, get_be16(p + 2), 0xffff, false);
+            format_vlan_tci(out, ntoh16_at(p + 2), 0xffff, false);
             ds_put_char(out, ')');
             return;
         }
@@ -864,13 +835,13 @@ format_action(struct ds *out, const struct nlattr *a, int depth)
         return;
     case OVS_ACTION_ATTR_RECIRC:
         if (len == 4) {
-            ds_put_format(out, "recirc(%#"PRIx32")", get_u32(p));
+            ds_put_format(out, "recirc(%#"PRIx32")", get_unaligned_u32(p));
             return;
         }
         break;
     case OVS_ACTION_ATTR_HASH:
         if (len == sizeof(struct ovs_action_hash)) {
-            uint32_t alg = get_u32(p), basis = get_u32(p + 4);
+            uint32_t alg = get_unaligned_u32(p), basis = get_unaligned_u32(p + 4);
             if (alg == OVS_HASH_ALG_L4) {
                 ds_put_format(out, "hash(l4(%"PRIu32"))", basis);
                 return;
@@ -882,13 +853,13 @@ format_action(struct ds *out, const struct nlattr *a, int depth)
         break;
     case OVS_ACTION_ATTR_TRUNC:
         if (len == sizeof(struct ovs_action_trunc)) {
-            ds_put_format(out, "trunc(%"PRIu32")", get_u32(p));
+            ds_put_format(out, "trunc(%"PRIu32")", get_unaligned_u32(p));
             return;
         }
         break;
     case OVS_ACTION_ATTR_METER:
         if (len == 4) {
-            ds_put_format(out, "meter(%"PRIu32")", get_u32(p));
+            ds_put_format(out, "meter(%"PRIu32")", get_unaligned_u32(p));
             return;
         }
         break;
@@ -1734,7 +1705,7 @@ parse_key_attr(struct parser *ps, struct buf *key, struct buf *mask,
         break;
     }
     case SHAPE_TCP_FLAGS: {
-        uint32_t flags, flags_mask;
+        uint32_t flags = 0, flags_mask = 0;
         error = parse_flags(ps, tcp_flag_names, ARRAY_SIZE(tcp_flag_names),
                             TCP_FLAGS_MASK, mask != NULL, "tcp", &flags,
                             &flags_mask);

@@ -1,3 +1,4 @@
+#include "common/bytes.h"
 #include "common/packet.h"
 
 #include <arpa/inet.h>
@@ -73,35 +74,9 @@ struct packet_parser {
     struct packet_layout *l;    /* Output layout. */
 };
 
-static uint16_t
-rd16(const uint8_t *p)
-{
-    return (uint16_t) (p[0] << 8 | p[1]);
-}
 
-/* A 16-bit field in network order as stored in a flow (ovs_be16). */
-static ovs_be16
-rd_be16(const uint8_t *p)
-{
-    ovs_be16 v;
 
-    memcpy(&v, p, sizeof v);
-    return v;
-}
 
-static void
-wr16(uint8_t *p, uint16_t v)
-{
-    p[0] = v >> 8;
-    p[1] = v & 0xff;
-}
-
-static void
-wr32(uint8_t *p, uint32_t v)
-{
-    wr16(p, v >> 16);
-    wr16(p + 2, v & 0xffff);
-}
 
 static bool
 packet_ipv6_is_ext_header(uint8_t nh)
@@ -193,7 +168,7 @@ packet_parse_l4(struct packet_parser *ps, size_t ofs, size_t end,
             ps->l->parse_flags |= PKT_TRUNC_L4;
             return;
         }
-        flow->tcp_flags = htons(rd16(p + 12) & 0x0fff);
+        flow->tcp_flags = htons(ntoh16_at(p + 12) & 0x0fff);
         hlen = doff;
     }
 
@@ -201,8 +176,8 @@ packet_parse_l4(struct packet_parser *ps, size_t ofs, size_t end,
         flow->tp_src = htons(p[0]);
         flow->tp_dst = htons(p[1]);
     } else {
-        flow->tp_src = rd_be16(p);
-        flow->tp_dst = rd_be16(p + 2);
+        flow->tp_src = get_unaligned_be16(p);
+        flow->tp_dst = get_unaligned_be16(p + 2);
     }
     ps->l->l7 = ofs + hlen;
 
@@ -242,7 +217,7 @@ packet_parse_ipv4(struct packet_parser *ps, size_t ofs)
         return;
     }
     size_t ihl = (size_t) (p[0] & 0x0f) * 4;
-    size_t tot_len = rd16(p + 2);
+    size_t tot_len = ntoh16_at(p + 2);
     if (p[0] >> 4 != 4 || ihl < IPV4_HEADER_LEN) {
         ps->l->parse_flags |= PKT_BAD_L3;
         return;
@@ -263,7 +238,7 @@ packet_parse_ipv4(struct packet_parser *ps, size_t ofs)
     memcpy(&flow->nw_src, p + 12, 4);
     memcpy(&flow->nw_dst, p + 16, 4);
 
-    uint16_t frag = rd16(p + 6);
+    uint16_t frag = ntoh16_at(p + 6);
     if (frag & (IPV4_MF | IPV4_OFFSET_MASK)) {
         flow->nw_frag = FLOW_NW_FRAG_ANY;
         if (frag & IPV4_OFFSET_MASK) {
@@ -289,7 +264,7 @@ packet_parse_ipv6(struct packet_parser *ps, size_t ofs)
         ps->l->parse_flags |= PKT_TRUNC_L3;
         return;
     }
-    uint32_t vtcfl = (uint32_t) rd16(p) << 16 | rd16(p + 2);
+    uint32_t vtcfl = (uint32_t) ntoh16_at(p) << 16 | ntoh16_at(p + 2);
     if (vtcfl >> 28 != 6) {
         ps->l->parse_flags |= PKT_BAD_L3;
         return;
@@ -302,7 +277,7 @@ packet_parse_ipv6(struct packet_parser *ps, size_t ofs)
     memcpy(&flow->ipv6_src, p + 8, 16);
     memcpy(&flow->ipv6_dst, p + 24, 16);
 
-    size_t end = packet_parse_ip_end(ps, ofs + IPV6_HEADER_LEN + rd16(p + 4));
+    size_t end = packet_parse_ip_end(ps, ofs + IPV6_HEADER_LEN + ntoh16_at(p + 4));
     size_t pos = ofs + IPV6_HEADER_LEN;
     uint8_t nh = p[6];
     uint8_t frag = 0;
@@ -327,7 +302,7 @@ packet_parse_ipv6(struct packet_parser *ps, size_t ofs)
         }
         if (nh == IPPROTO_FRAGMENT_) {
             frag |= FLOW_NW_FRAG_ANY;
-            if (rd16(h + 2) & IPV6_FRAG_OFFSET_MASK) {
+            if (ntoh16_at(h + 2) & IPV6_FRAG_OFFSET_MASK) {
                 frag |= FLOW_NW_FRAG_LATER;
             }
         }
@@ -360,7 +335,7 @@ packet_parse_arp(struct packet_parser *ps, size_t ofs)
         ps->l->parse_flags |= PKT_TRUNC_L3;
         return;
     }
-    if (rd16(p) != 1 || rd16(p + 2) != ETH_TYPE_IP
+    if (ntoh16_at(p) != 1 || ntoh16_at(p + 2) != ETH_TYPE_IP
         || p[4] != ETH_ADDR_LEN || p[5] != 4) {
         ps->l->parse_flags |= PKT_BAD_L3;
         return;
@@ -371,7 +346,7 @@ packet_parse_arp(struct packet_parser *ps, size_t ofs)
     }
 
     ps->l->l3 = ofs;
-    uint16_t op = rd16(p + 6);
+    uint16_t op = ntoh16_at(p + 6);
     flow->nw_proto = op <= 0xff ? op : 0;
     memcpy(flow->arp_sha.ea, p + 8, ETH_ADDR_LEN);
     memcpy(&flow->nw_src, p + 14, 4);
@@ -390,9 +365,9 @@ packet_parse_llc(const struct packet_parser *ps, size_t *ofs)
 
     if (ps->size - *ofs >= LLC_SNAP_LEN
         && !memcmp(p, llc_snap_ethertype, sizeof llc_snap_ethertype)
-        && rd16(p + 6) >= ETH_TYPE_MIN) {
+        && ntoh16_at(p + 6) >= ETH_TYPE_MIN) {
         *ofs += LLC_SNAP_LEN;
-        return rd16(p + 6);
+        return ntoh16_at(p + 6);
     }
     return FLOW_DL_TYPE_NONE;
 }
@@ -410,7 +385,7 @@ packet_parse_frame(struct packet_parser *ps)
     }
     memcpy(flow->dl_dst.ea, p, ETH_ADDR_LEN);
     memcpy(flow->dl_src.ea, p + ETH_ADDR_LEN, ETH_ADDR_LEN);
-    uint16_t type = rd16(p + 12);
+    uint16_t type = ntoh16_at(p + 12);
     size_t ofs = ETH_HEADER_LEN;
 
     if (type == ETH_TYPE_VLAN) {
@@ -420,8 +395,8 @@ packet_parse_frame(struct packet_parser *ps)
             return;
         }
         ps->l->l2_5 = ETH_HEADER_LEN - 2;
-        flow->vlan_tci = htons(rd16(p + ofs) | VLAN_CFI);
-        type = rd16(p + ofs + 2);
+        flow->vlan_tci = htons(ntoh16_at(p + ofs) | VLAN_CFI);
+        type = ntoh16_at(p + ofs + 2);
         ofs += VLAN_HEADER_LEN;
     }
     if (type < ETH_TYPE_MIN) {
@@ -744,21 +719,21 @@ packet_compose_l2(uint8_t *p, const struct flow *flow,
     memcpy(p + ETH_ADDR_LEN, flow->dl_src.ea, ETH_ADDR_LEN);
     p += 2 * ETH_ADDR_LEN;
     if (flow->vlan_tci) {
-        wr16(p, ETH_TYPE_VLAN);
-        wr16(p + 2, ntohs(flow->vlan_tci) & ~VLAN_CFI);
+        hton16_at(p, ETH_TYPE_VLAN);
+        hton16_at(p + 2, ntohs(flow->vlan_tci) & ~VLAN_CFI);
         p += VLAN_HEADER_LEN;
     }
     if (pl->llc) {
         static const uint8_t llc[LLC_LEN] = { 0x42, 0x42, 0x03 };
 
-        wr16(p, LLC_LEN + pl->payload_len);
+        hton16_at(p, LLC_LEN + pl->payload_len);
         memcpy(p + 2, llc, LLC_LEN);
     } else if (pl->snap) {
-        wr16(p, LLC_SNAP_LEN + pl->payload_len);
+        hton16_at(p, LLC_SNAP_LEN + pl->payload_len);
         memcpy(p + 2, llc_snap_ethertype, sizeof llc_snap_ethertype);
-        wr16(p + 2 + sizeof llc_snap_ethertype, ntohs(flow->dl_type));
+        hton16_at(p + 2 + sizeof llc_snap_ethertype, ntohs(flow->dl_type));
     } else {
-        wr16(p, ntohs(flow->dl_type));
+        hton16_at(p, ntohs(flow->dl_type));
     }
 }
 
@@ -776,8 +751,8 @@ packet_compose_l3(uint8_t *p, const struct flow *flow,
 
         p[0] = 0x45;
         p[1] = flow->nw_tos;
-        wr16(p + 2, l3_size);
-        wr16(p + 6, frag);
+        hton16_at(p + 2, l3_size);
+        hton16_at(p + 6, frag);
         p[8] = flow->nw_ttl;
         p[9] = flow->nw_proto;
         memcpy(p + 12, &flow->nw_src, 4);
@@ -787,9 +762,9 @@ packet_compose_l3(uint8_t *p, const struct flow *flow,
         break;
     }
     case PLAN_L3_IPV6:
-        wr32(p, 6u << 28 | (uint32_t) flow->nw_tos << 20
+        hton32_at(p, 6u << 28 | (uint32_t) flow->nw_tos << 20
                 | ntohl(flow->ipv6_label));
-        wr16(p + 4, l3_size - IPV6_HEADER_LEN);
+        hton16_at(p + 4, l3_size - IPV6_HEADER_LEN);
         p[6] = flow->nw_frag ? IPPROTO_FRAGMENT_ : flow->nw_proto;
         p[7] = flow->nw_ttl;
         memcpy(p + 8, &flow->ipv6_src, 16);
@@ -798,16 +773,16 @@ packet_compose_l3(uint8_t *p, const struct flow *flow,
             uint8_t *fh = p + IPV6_HEADER_LEN;
 
             fh[0] = flow->nw_proto;
-            wr16(fh + 2, later ? COMPOSE_LATER_OFFSET : IPV6_FRAG_M);
-            wr32(fh + 4, 1);
+            hton16_at(fh + 2, later ? COMPOSE_LATER_OFFSET : IPV6_FRAG_M);
+            hton32_at(fh + 4, 1);
         }
         break;
     case PLAN_L3_ARP:
-        wr16(p, 1);
-        wr16(p + 2, ETH_TYPE_IP);
+        hton16_at(p, 1);
+        hton16_at(p + 2, ETH_TYPE_IP);
         p[4] = ETH_ADDR_LEN;
         p[5] = 4;
-        wr16(p + 6, flow->nw_proto);
+        hton16_at(p + 6, flow->nw_proto);
         memcpy(p + 8, flow->arp_sha.ea, ETH_ADDR_LEN);
         memcpy(p + 14, &flow->nw_src, 4);
         memcpy(p + 18, flow->arp_tha.ea, ETH_ADDR_LEN);
@@ -836,15 +811,15 @@ packet_compose_l4(uint8_t *p, const struct flow *flow,
     case PLAN_L4_TCP:
         memcpy(p, &flow->tp_src, 2);
         memcpy(p + 2, &flow->tp_dst, 2);
-        wr16(p + 12, (TCP_HEADER_LEN / 4) << 12 | ntohs(flow->tcp_flags));
-        wr16(p + 14, 0xffff);
+        hton16_at(p + 12, (TCP_HEADER_LEN / 4) << 12 | ntohs(flow->tcp_flags));
+        hton16_at(p + 14, 0xffff);
         sum = csum_finish(csum_continue(pseudo, p, l4_size));
         memcpy(p + 16, &sum, 2);
         break;
     case PLAN_L4_UDP:
         memcpy(p, &flow->tp_src, 2);
         memcpy(p + 2, &flow->tp_dst, 2);
-        wr16(p + 4, l4_size);
+        hton16_at(p + 4, l4_size);
         sum = csum_finish(csum_continue(pseudo, p, l4_size));
         /* Zero means "no checksum"; its one's complement twin is sent. */
         sum = sum ? sum : 0xffff;

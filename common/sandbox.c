@@ -512,6 +512,19 @@ sandbox_clear_caps_unprivileged(struct errbuf *eb)
 
 /* Adds the conditional rules of the allow-list to 'ctx'.  Returns 0 or a
  * negative libseccomp error. */
+
+/* One seccomp argument comparison.  libseccomp's SCMP_A0()... macros leave
+ * 'datum_b' to implicit zeroing, which clang's -Wmissing-field-initializers
+ * rejects; this spells every member out. */
+static struct scmp_arg_cmp
+sandbox_arg(unsigned int arg, enum scmp_compare op, scmp_datum_t a,
+            scmp_datum_t b)
+{
+    struct scmp_arg_cmp cmp = { .arg = arg, .op = op, .datum_a = a,
+                                .datum_b = b };
+    return cmp;
+}
+
 static int
 sandbox_add_rules(scmp_filter_ctx ctx, enum worker_role role)
 {
@@ -531,16 +544,16 @@ sandbox_add_rules(scmp_filter_ctx ctx, enum worker_role role)
     /* Mapping rings and malloc arenas, never executable memory: a
      * compromised worker cannot load new code. */
     rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-                          SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+                          sandbox_arg(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
     if (!rc) {
         rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-                              SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+                              sandbox_arg(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
     }
     /* glibc's fstat() is fstatat(fd, "", AT_EMPTY_PATH): no path lookup
      * (there is nothing to look up in the empty root anyway). */
     if (!rc) {
         rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(newfstatat), 1,
-                              SCMP_A3(SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH,
+                              sandbox_arg(3, SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH,
                                       AT_EMPTY_PATH));
     }
     /* Non-blocking mode and close-on-exec of received fds; nothing else
@@ -548,30 +561,30 @@ sandbox_add_rules(scmp_filter_ctx ctx, enum worker_role role)
     static const int fcntl_cmds[] = { F_GETFD, F_SETFD, F_GETFL, F_SETFL };
     for (size_t i = 0; !rc && i < ARRAY_SIZE(fcntl_cmds); i++) {
         rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
-                              SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)
-                                      fcntl_cmds[i]));
+                              sandbox_arg(1, SCMP_CMP_EQ, (scmp_datum_t)
+                                      fcntl_cmds[i], 0));
     }
     /* raise() and abort() signal this process, nobody else. */
     if (!rc) {
         rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-                              SCMP_A0(SCMP_CMP_EQ,
-                                      (scmp_datum_t) getpid()));
+                              sandbox_arg(0, SCMP_CMP_EQ,
+                                      (scmp_datum_t) getpid(), 0));
     }
     /* isatty() from stdio: answer "not a terminal" instead of allowing
      * ioctl. */
     if (!rc) {
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOTTY), SCMP_SYS(ioctl),
-                              1, SCMP_A1(SCMP_CMP_EQ, TCGETS));
+                              1, sandbox_arg(1, SCMP_CMP_EQ, TCGETS, 0));
     }
     /* Naming the process ("handler3") in ps and logs. */
     if (!rc) {
         rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
-                              SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME));
+                              sandbox_arg(0, SCMP_CMP_EQ, PR_SET_NAME, 0));
     }
 #ifdef SANDBOX_SANITIZER
     if (!rc) {
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(prctl), 1,
-                              SCMP_A0(SCMP_CMP_NE, PR_SET_NAME));
+                              sandbox_arg(0, SCMP_CMP_NE, PR_SET_NAME, 0));
     }
     for (size_t i = 0; !rc && i < ARRAY_SIZE(sandbox_sanitizer_denied); i++) {
         if (sandbox_sanitizer_denied[i] >= 0) {
@@ -604,6 +617,21 @@ sandbox_load_seccomp(enum worker_role role, struct errbuf *eb)
         return errbuf_set(eb, -rc, "loading the %s seccomp filter: %s",
                           worker_role_to_string(role), strerror(-rc));
     }
+    return 0;
+}
+
+int
+sandbox_lock_process(unsigned int *applied, struct errbuf *eb)
+{
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
+        return errbuf_set(eb, errno, "PR_SET_NO_NEW_PRIVS: %s",
+                          strerror(errno));
+    }
+    *applied |= SANDBOX_STEP_NO_NEW_PRIVS;
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)) {
+        return errbuf_set(eb, errno, "PR_SET_DUMPABLE: %s", strerror(errno));
+    }
+    *applied |= SANDBOX_STEP_NOT_DUMPABLE;
     return 0;
 }
 
@@ -700,18 +728,11 @@ sandbox_enter_worker(const struct sandbox_config *cfg,
                      | SANDBOX_STEP_BOUNDING;
     }
 
-    /* 5. */
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
-        return errbuf_set(eb, errno, "PR_SET_NO_NEW_PRIVS: %s",
-                          strerror(errno));
+    /* 5. and 6. */
+    int lock_error = sandbox_lock_process(&r.applied, eb);
+    if (lock_error) {
+        return lock_error;
     }
-    r.applied |= SANDBOX_STEP_NO_NEW_PRIVS;
-
-    /* 6. */
-    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)) {
-        return errbuf_set(eb, errno, "PR_SET_DUMPABLE: %s", strerror(errno));
-    }
-    r.applied |= SANDBOX_STEP_NOT_DUMPABLE;
 
     r.uid = getuid();
     r.gid = getgid();

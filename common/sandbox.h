@@ -173,6 +173,11 @@ int sandbox_enter_worker(const struct sandbox_config *,
  * directory that is not empty is refused (ENOTEMPTY), never cleaned. */
 int sandbox_prepare_root(const char *path, struct errbuf *eb);
 
+/* The last two steps every dropped process takes, workers and privd alike:
+ * PR_SET_NO_NEW_PRIVS, then PR_SET_DUMPABLE 0.  Adds SANDBOX_STEP_* bits for
+ * what was applied to '*applied'. */
+int sandbox_lock_process(unsigned int *applied, struct errbuf *eb);
+
 /* Closes every file descriptor except 0, 1, 2 and the 'n_keep' fds in
  * 'keep' (at most SANDBOX_MAX_KEEP_FDS).  Step 2 above; the spawner uses it
  * for itself and for each child before exec.  Returns 0 or a positive

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "common/bytes.h"
 #include "common/counters.h"
 #include "common/crc32c.h"
 #include "common/csum.h"
@@ -72,35 +73,9 @@ action_error(int error, uint16_t type)
     return error;
 }
 
-/* Unaligned accessors: frames and attribute payloads are only byte or
- * 4-byte aligned, so every multi-byte access copies. */
-static ovs_be16
-get_be16(const uint8_t *p)
-{
-    ovs_be16 v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
 
-static void
-put_be16(uint8_t *p, ovs_be16 v)
-{
-    memcpy(p, &v, sizeof v);
-}
 
-static ovs_be32
-get_be32(const uint8_t *p)
-{
-    ovs_be32 v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
 
-static void
-put_be32(uint8_t *p, ovs_be32 v)
-{
-    memcpy(p, &v, sizeof v);
-}
 
 /* Bits of 'old' outside 'mask' with bits of 'val' inside it. */
 static uint32_t
@@ -129,7 +104,7 @@ sctp_crc(const uint8_t *sctp, size_t len)
 
     uint8_t le[4];
     crc32c_put_le(le, crc);
-    return get_be32(le);
+    return get_unaligned_be32(le);
 }
 
 /* Header presence.  The parser's offsets are trusted only as far as the
@@ -204,7 +179,7 @@ l4_csum_field(const struct dp_packet *pkt, bool *udpp)
 static void
 l4_csum_store(uint8_t *field, ovs_be16 csum, bool udp)
 {
-    put_be16(field, udp && !csum ? htons(0xffff) : csum);
+    put_unaligned_be16(field, udp && !csum ? htons(0xffff) : csum);
 }
 
 /* Fixes the L4 checksum of 'pkt' for a pseudo-header address changing from
@@ -219,7 +194,7 @@ l4_csum_update_addr(struct dp_packet *pkt, const void *old, const void *new,
     if (!field) {
         return;
     }
-    ovs_be16 c = get_be16(field);
+    ovs_be16 c = get_unaligned_be16(field);
     if (udp && !c) {
         return;
     }
@@ -240,10 +215,10 @@ static void
 ipv4_set_byte(uint8_t *nh, size_t ofs, uint8_t v)
 {
     uint8_t *word = nh + (ofs & ~(size_t) 1);
-    ovs_be16 old = get_be16(word);
+    ovs_be16 old = get_unaligned_be16(word);
 
     nh[ofs] = v;
-    put_be16(nh + 10, csum_update16(get_be16(nh + 10), old, get_be16(word)));
+    put_unaligned_be16(nh + 10, csum_update16(get_unaligned_be16(nh + 10), old, get_unaligned_be16(word)));
 }
 
 /* Sets the IPv4 address at 'field' (source or destination of 'nh') to
@@ -252,14 +227,14 @@ static void
 ipv4_set_addr(struct dp_packet *pkt, uint8_t *nh, uint8_t *field,
               ovs_be32 addr)
 {
-    ovs_be32 old = get_be32(field);
+    ovs_be32 old = get_unaligned_be32(field);
 
     if (old == addr) {
         return;
     }
-    put_be16(nh + 10, csum_update32(get_be16(nh + 10), old, addr));
+    put_unaligned_be16(nh + 10, csum_update32(get_unaligned_be16(nh + 10), old, addr));
     l4_csum_update_addr(pkt, &old, &addr, 4);
-    put_be32(field, addr);
+    put_unaligned_be32(field, addr);
 }
 
 /* True if the IPv6 packet 'pkt' carries a routing header, with which the
@@ -359,13 +334,13 @@ set_ipv4(struct dp_packet *pkt, const struct ovs_key_ipv4 *v,
     }
     if (m->ipv4_src) {
         ipv4_set_addr(pkt, nh, nh + 12,
-                      masked32(get_be32(nh + 12), v->ipv4_src, m->ipv4_src));
-        pkt->flow.nw_src = get_be32(nh + 12);
+                      masked32(get_unaligned_be32(nh + 12), v->ipv4_src, m->ipv4_src));
+        pkt->flow.nw_src = get_unaligned_be32(nh + 12);
     }
     if (m->ipv4_dst) {
         ipv4_set_addr(pkt, nh, nh + 16,
-                      masked32(get_be32(nh + 16), v->ipv4_dst, m->ipv4_dst));
-        pkt->flow.nw_dst = get_be32(nh + 16);
+                      masked32(get_unaligned_be32(nh + 16), v->ipv4_dst, m->ipv4_dst));
+        pkt->flow.nw_dst = get_unaligned_be32(nh + 16);
     }
     if (m->ipv4_tos) {
         ipv4_set_byte(nh, 1, masked8(nh[1], v->ipv4_tos, m->ipv4_tos));
@@ -387,7 +362,7 @@ ipv6_set_addr(struct dp_packet *pkt, uint8_t *field, const uint32_t v[4],
 
     memcpy(old, field, 16);
     for (int i = 0; i < 4; i++) {
-        uint32_t word = masked32(get_be32(old + 4 * i), v[i], m[i]);
+        uint32_t word = masked32(get_unaligned_be32(old + 4 * i), v[i], m[i]);
         memcpy(new + 4 * i, &word, 4);
     }
     if (!memcmp(old, new, 16)) {
@@ -416,12 +391,12 @@ set_ipv6(struct dp_packet *pkt, const struct ovs_key_ipv6 *v,
     memcpy(&pkt->flow.ipv6_dst, nh + 24, 16);
 
     /* First word: version (4 bits), traffic class (8), flow label (20). */
-    uint32_t word = ntohl(get_be32(nh));
+    uint32_t word = ntohl(get_unaligned_be32(nh));
     uint32_t tc_mask = (uint32_t) m->ipv6_tclass << 20;
     uint32_t label_mask = ntohl(m->ipv6_label) & 0xfffff;
     word = masked32(word, (uint32_t) v->ipv6_tclass << 20, tc_mask);
     word = masked32(word, ntohl(v->ipv6_label), label_mask);
-    put_be32(nh, htonl(word));
+    put_unaligned_be32(nh, htonl(word));
     pkt->flow.nw_tos = (uint8_t) (word >> 20);
     pkt->flow.ipv6_label = htonl(word & 0xfffff);
 
@@ -435,18 +410,18 @@ static void
 set_ports(struct dp_packet *pkt, uint8_t *l4, size_t csum_ofs, bool udp,
           ovs_be16 src, ovs_be16 src_mask, ovs_be16 dst, ovs_be16 dst_mask)
 {
-    ovs_be16 old_src = get_be16(l4), old_dst = get_be16(l4 + 2);
+    ovs_be16 old_src = get_unaligned_be16(l4), old_dst = get_unaligned_be16(l4 + 2);
     ovs_be16 new_src = (ovs_be16) ((old_src & ~src_mask) | (src & src_mask));
     ovs_be16 new_dst = (ovs_be16) ((old_dst & ~dst_mask) | (dst & dst_mask));
-    ovs_be16 c = get_be16(l4 + csum_ofs);
+    ovs_be16 c = get_unaligned_be16(l4 + csum_ofs);
 
     if (!udp || c) {
         c = csum_update16(c, old_src, new_src);
         c = csum_update16(c, old_dst, new_dst);
         l4_csum_store(l4 + csum_ofs, c, udp);
     }
-    put_be16(l4, new_src);
-    put_be16(l4 + 2, new_dst);
+    put_unaligned_be16(l4, new_src);
+    put_unaligned_be16(l4 + 2, new_dst);
     pkt->flow.tp_src = new_src;
     pkt->flow.tp_dst = new_dst;
 }
@@ -492,22 +467,22 @@ set_sctp(struct dp_packet *pkt, const struct ovs_key_sctp *v,
         return;
     }
     size_t len = end - (size_t) (l4 - pkt->buf.data);
-    ovs_be16 src = (ovs_be16) ((get_be16(l4) & ~m->sctp_src)
+    ovs_be16 src = (ovs_be16) ((get_unaligned_be16(l4) & ~m->sctp_src)
                                | (v->sctp_src & m->sctp_src));
-    ovs_be16 dst = (ovs_be16) ((get_be16(l4 + 2) & ~m->sctp_dst)
+    ovs_be16 dst = (ovs_be16) ((get_unaligned_be16(l4 + 2) & ~m->sctp_dst)
                                | (v->sctp_dst & m->sctp_dst));
 
     if (pkt->flow.nw_frag & FLOW_NW_FRAG_ANY) {
         /* The CRC covers the whole datagram, which we do not have. */
         COUNTER_INC(dp_execute_sctp_frag_csum_kept);
-        put_be16(l4, src);
-        put_be16(l4 + 2, dst);
+        put_unaligned_be16(l4, src);
+        put_unaligned_be16(l4 + 2, dst);
     } else {
         /* Recompute, carrying over any error the old checksum had. */
         ovs_be32 old_correct = sctp_crc(l4, len);
-        put_be16(l4, src);
-        put_be16(l4 + 2, dst);
-        put_be32(l4 + 8, get_be32(l4 + 8) ^ old_correct ^ sctp_crc(l4, len));
+        put_unaligned_be16(l4, src);
+        put_unaligned_be16(l4 + 2, dst);
+        put_unaligned_be32(l4 + 8, get_unaligned_be32(l4 + 8) ^ old_correct ^ sctp_crc(l4, len));
     }
     pkt->flow.tp_src = src;
     pkt->flow.tp_dst = dst;
@@ -600,8 +575,8 @@ execute_push_vlan(struct dp_packet *pkt,
     uint8_t *data = pkt->buf.data;
     memmove(data + 2 * ETH_ADDR_LEN + VLAN_HEADER_LEN,
             data + 2 * ETH_ADDR_LEN, size - 2 * ETH_ADDR_LEN);
-    put_be16(data + 2 * ETH_ADDR_LEN, vlan->vlan_tpid);
-    put_be16(data + 2 * ETH_ADDR_LEN + 2,
+    put_unaligned_be16(data + 2 * ETH_ADDR_LEN, vlan->vlan_tpid);
+    put_unaligned_be16(data + 2 * ETH_ADDR_LEN + 2,
              (ovs_be16) (vlan->vlan_tci & ~htons(VLAN_CFI)));
     dp_packet_reparse(pkt);
 }
@@ -614,7 +589,7 @@ execute_pop_vlan(struct dp_packet *pkt)
     ovs_be16 tpid;
 
     if (size < ETH_HEADER_LEN + VLAN_HEADER_LEN
-        || ((tpid = get_be16(data + 2 * ETH_ADDR_LEN)) != htons(ETH_TYPE_VLAN)
+        || ((tpid = get_unaligned_be16(data + 2 * ETH_ADDR_LEN)) != htons(ETH_TYPE_VLAN)
             && tpid != htons(ETH_TYPE_VLAN_8021AD))) {
         COUNTER_INC(dp_execute_pop_vlan_untagged);
         return;

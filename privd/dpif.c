@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/ds.h"
 #include "common/log.h"
+#include "common/odp-format.h"
 #include "common/util.h"
 #include "privd/dpif-provider.h"
 
@@ -414,6 +416,74 @@ dpif_op_name(enum dpif_op_type type)
     return "?";
 }
 
+/* Appends "ufid:..." if 'ufid' is nonnull, else the key in text form. */
+static void
+dpif_format_flow_name(struct ds *s, const union ufid *ufid, const void *key,
+                      size_t key_len)
+{
+    if (ufid) {
+        char text[UFID_STRLEN];
+        ufid_format(ufid, text);
+        ds_put_cstr(s, text);
+    } else {
+        odp_format_key(s, key, key_len, NULL, 0, false);
+    }
+}
+
+/* Logs 'op' and its result at debug level in the ovs-dpctl text format:
+ * "dummy@br0: flow_put(create): ufid:..., in_port(1),...,
+ * actions:2: success". */
+static void
+dpif_log_op(const struct dpif *dpif, const struct dpif_op *op)
+{
+    struct ds s = DS_EMPTY_INITIALIZER;
+
+    ds_put_format(&s, "%s: %s", dpif->full_name, dpif_op_name(op->type));
+    switch (op->type) {
+    case DPIF_OP_FLOW_PUT: {
+        const struct dpif_flow_put *put = &op->flow_put;
+        ds_put_format(&s, "(%s%s%s): ",
+                      put->flags & DPIF_FP_CREATE ? "create" : "",
+                      (put->flags & DPIF_FP_CREATE
+                       && put->flags & DPIF_FP_MODIFY) ? "|" : "",
+                      put->flags & DPIF_FP_MODIFY ? "modify" : "");
+        if (put->flags & DPIF_FP_ZERO_STATS) {
+            ds_put_cstr(&s, "zero_stats ");
+        }
+        if (put->ufid) {
+            dpif_format_flow_name(&s, put->ufid, NULL, 0);
+            ds_put_cstr(&s, ", ");
+        }
+        odp_format_key(&s, put->key, put->key_len, put->mask, put->mask_len,
+                       false);
+        ds_put_cstr(&s, ", actions:");
+        odp_format_actions(&s, put->actions, put->actions_len);
+        break;
+    }
+    case DPIF_OP_FLOW_DEL:
+        ds_put_cstr(&s, ": ");
+        dpif_format_flow_name(&s, op->flow_del.ufid, op->flow_del.key,
+                              op->flow_del.key_len);
+        break;
+    case DPIF_OP_FLOW_GET:
+        ds_put_cstr(&s, ": ");
+        dpif_format_flow_name(&s, op->flow_get.ufid, op->flow_get.key,
+                              op->flow_get.key_len);
+        break;
+    case DPIF_OP_EXECUTE:
+        ds_put_cstr(&s, ": ");
+        odp_format_key(&s, op->execute.key, op->execute.key_len, NULL, 0,
+                       false);
+        ds_put_format(&s, ", %zu-byte packet, actions:",
+                      op->execute.packet_len);
+        odp_format_actions(&s, op->execute.actions, op->execute.actions_len);
+        break;
+    }
+    ds_put_format(&s, ": %s", op->error ? strerror(op->error) : "success");
+    LOG_DBG("%s", ds_cstr(&s));
+    ds_destroy(&s);
+}
+
 /* Rejects ops whose arguments no provider should have to check. */
 static int
 dpif_op_check(const struct dpif_op *op)
@@ -461,9 +531,7 @@ dpif_operate(struct dpif *dpif, struct dpif_op **ops, size_t n_ops)
                             dpif_op_name(ops[i]->type),
                             strerror(ops[i]->error));
             } else if (LOG_DBG_IS_ON()) {
-                LOG_DBG("%s: %s: %s", dpif->full_name,
-                        dpif_op_name(ops[i]->type),
-                        ops[i]->error ? strerror(ops[i]->error) : "success");
+                dpif_log_op(dpif, ops[i]);
             }
         }
         ops += consumed;

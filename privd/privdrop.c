@@ -154,15 +154,10 @@ privdrop_apply(const struct privdrop_config *cfg,
         r.skipped |= SANDBOX_STEP_IDS | SANDBOX_STEP_BOUNDING;
     }
 
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
-        return errbuf_set(eb, errno, "PR_SET_NO_NEW_PRIVS: %s",
-                          strerror(errno));
+    error = sandbox_lock_process(&r.applied, eb);
+    if (error) {
+        return error;
     }
-    r.applied |= SANDBOX_STEP_NO_NEW_PRIVS;
-    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)) {
-        return errbuf_set(eb, errno, "PR_SET_DUMPABLE: %s", strerror(errno));
-    }
-    r.applied |= SANDBOX_STEP_NOT_DUMPABLE;
 
     r.uid = getuid();
     r.gid = getgid();
