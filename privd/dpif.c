@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/odp-format.h"
 #include "common/util.h"
+#include "privd/dpif-netlink.h"
 #include "privd/dpif-provider.h"
 
 LOG_MODULE(dpif);
@@ -88,6 +89,7 @@ dpif_register_builtins(void)
         builtins_registered = true;
         dpif_register_provider(&dpif_netdev_class);
         dpif_register_provider(&dpif_dummy_class);
+        dpif_register_provider(&dpif_system_class);
     }
 }
 
