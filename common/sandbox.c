@@ -556,9 +556,12 @@ sandbox_add_rules(scmp_filter_ctx ctx, enum worker_role role)
                               sandbox_arg(3, SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH,
                                       AT_EMPTY_PATH));
     }
-    /* Non-blocking mode and close-on-exec of received fds; nothing else
-     * (no F_SETOWN, no locks, no F_DUPFD). */
-    static const int fcntl_cmds[] = { F_GETFD, F_SETFD, F_GETFL, F_SETFL };
+    /* Non-blocking mode and close-on-exec of received fds, and reading
+     * the seals of received memfds (shm_ring_attach() and
+     * status_page_map() refuse an unsealed one); nothing else (no
+     * F_SETOWN, no locks, no F_DUPFD, no F_ADD_SEALS). */
+    static const int fcntl_cmds[] = { F_GETFD, F_SETFD, F_GETFL, F_SETFL,
+                                      F_GET_SEALS };
     for (size_t i = 0; !rc && i < ARRAY_SIZE(fcntl_cmds); i++) {
         rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
                               sandbox_arg(1, SCMP_CMP_EQ, (scmp_datum_t)

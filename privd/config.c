@@ -35,6 +35,9 @@ config_init_defaults(struct config *cfg)
     cfg->max_idle_ms = 10000;
     cfg->batch_size = 50;
     cfg->keep_flows_on_exit = true;
+    cfg->worker_socket_only = false;
+    cfg->malformed_limit = 10;
+    cfg->malformed_window_ms = 10000;
 }
 
 static int
@@ -108,6 +111,26 @@ config_set(struct config *cfg, const char *key, const char *value,
                                   eb);
         if (!error) {
             cfg->batch_size = (unsigned int) n;
+        }
+        return error;
+    } else if (!strcmp(key, "worker-transport")) {
+        if (strcmp(value, "rings") && strcmp(value, "socket")) {
+            return errbuf_set(eb, EINVAL,
+                              "%s: %s: expected rings or socket, got \"%s\"",
+                              origin, key, value);
+        }
+        cfg->worker_socket_only = !strcmp(value, "socket");
+        return 0;
+    } else if (!strcmp(key, "malformed-limit")) {
+        error = config_parse_uint(value, 1, 1000000, &n, origin, key, eb);
+        if (!error) {
+            cfg->malformed_limit = (unsigned int) n;
+        }
+        return error;
+    } else if (!strcmp(key, "malformed-window")) {
+        error = config_parse_uint(value, 1, 3600000, &n, origin, key, eb);
+        if (!error) {
+            cfg->malformed_window_ms = (uint32_t) n;
         }
         return error;
     } else if (!strcmp(key, "keep-flows-on-exit")) {

@@ -32,6 +32,13 @@
  *   batch-size N        upcalls and ops per batch (default 50, at most 64)
  *   keep-flows-on-exit  yes/no: leave datapath flows installed at shutdown
  *                       (default yes)
+ *   worker-transport T  "rings" (shared-memory rings, the default) or
+ *                       "socket" (bulk messages on the control socketpair:
+ *                       the fallback)
+ *   malformed-limit N   a worker that sends malformed or forbidden data N
+ *                       times within malformed-window is killed and
+ *                       respawned (default 10)
+ *   malformed-window MS the window of malformed-limit (default 10000)
  *
  * Datapath sections "[datapath TYPE@NAME]" take:
  *
@@ -90,6 +97,9 @@ struct config {
     uint32_t max_idle_ms;       /* Idle expiry. */
     unsigned int batch_size;    /* Upcalls/ops per batch. */
     bool keep_flows_on_exit;    /* Leave flows installed at shutdown. */
+    bool worker_socket_only;    /* Bulk worker traffic on the socketpair. */
+    unsigned int malformed_limit; /* Malformed messages tolerated ... */
+    uint32_t malformed_window_ms; /* ...within this window. */
     struct config_datapath *datapaths; /* 'n_datapaths' of them. */
     size_t n_datapaths;
 };

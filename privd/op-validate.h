@@ -1,0 +1,222 @@
+/*
+ * op-validate.h — the request table: what a worker may ask of a datapath.
+ *
+ * Overview
+ * ========
+ *
+ * Workers (dpif-handlerd, dpif-revald) parse hostile input and are assumed
+ * compromisable.  The only thing they can do to a datapath is send an
+ * OpBatch (proto/worker.proto) to privd.  This module is the gate every op
+ * of every batch passes before a datapath sees it, in the manner of
+ * OpenSSH's monitor request table: a fixed table says which role may send
+ * which op with which flags, and a fixed list of checks runs on each field
+ * before anything is acted on.
+ *
+ * The request table
+ * =================
+ *
+ *     op          handler                      revalidator
+ *     ----------  ---------------------------  -----------------------------
+ *     FLOW_PUT    create only (create=1,       modify only (modify=1,
+ *                 modify=0, zero_stats=0)      create=0); its UFID in the
+ *                                              revalidator's own shard
+ *     FLOW_DEL    never                        by UFID only, in its shard
+ *     EXECUTE     yes                          never
+ *     FLOW_GET    yes                          yes
+ *
+ * Dumps are not requests: privd pushes DumpShards to revalidators.  An op
+ * of a kind the table does not allow is refused with EPERM.
+ *
+ * "Its own shard": revalidator i owns the flows with ufid_shard(ufid, M) ==
+ * i (M revalidators).  A revalidator that modifies or deletes a flow of
+ * another shard is outside its role (EPERM), and deletes must name the UFID
+ * so that the shard is known (a delete by key could reach any flow).
+ *
+ * The checks, in order, per op
+ * ============================
+ *
+ *     1. the op is set (oneof present) and the table allows it (EPERM);
+ *     2. UFIDs are exactly IPC_UFID_LEN (16) bytes (EINVAL);
+ *     3. keys and masks are 1..IPC_MAX_KEY bytes, 4-byte aligned and
+ *        well-formed for the key codec (common/odp-key.h): a key that
+ *        decodes with fitness ODP_FIT_ERROR, or a mask that does, is
+ *        refused (EINVAL); an Execute's key must name an in_port that is a
+ *        port of the datapath (ENODEV);
+ *     4. actions: at most IPC_MAX_ACTIONS bytes, then odp_actions_validate()
+ *        with this module's policy: the allowed types below, nesting at most
+ *        OP_VALIDATE_MAX_DEPTH, OUTPUT/EGRESS_TUN_PORT ports that exist on
+ *        the datapath (dpif_port_query_by_number()), USERSPACE pids that are
+ *        the datapath's own handler channels (dpif_port_get_pid() of one of
+ *        its ports or of DPIF_SPECIAL_PORT_PID);
+ *     5. Execute packets: at least an Ethernet header (14 bytes), at most
+ *        IPC_MAX_PACKET (EINVAL).
+ *
+ * Before the ops, the batch: 1..batch_size ops (batch_size the configured
+ * value, itself at most IPC_MAX_BATCH = 64).  A batch that fails this is
+ * refused as a whole: one result carrying the error (as worker.proto says).
+ *
+ * Allowed action types, for both roles: OUTPUT, USERSPACE, SET, SET_MASKED,
+ * PUSH_VLAN, POP_VLAN, SAMPLE, TRUNC, CLONE.  RECIRC and HASH are refused:
+ * dpifd's forwarding policy has no recirculation (no bonds, no conntrack),
+ * and a worker-chosen recirculation id would steer packets into flows that
+ * no translation ever produced for them.  Revalidators get the same set as
+ * handlers because a modify installs what translation produced.
+ *
+ * Datapath identity: an OpBatch names no datapath.  Each worker serves the
+ * one datapath its HelloReply named, and the supervisor passes that dpif
+ * here; there is no field a worker could set to reach another datapath.
+ *
+ * Nothing partial
+ * ===============
+ *
+ * op_batch_check() validates every op of the batch before
+ * op_batch_execute() sends any to the datapath, and the datapath receives
+ * only fully validated ops.  A refused op gets its errno and reason in its
+ * result and is never executed; the other ops of the batch run.  Every
+ * refusal counts in a named counter (below) and in op_batch.n_rejected,
+ * which the supervisor counts against the worker's malformed-data budget.
+ *
+ * Counters: op_rejected_batch_empty, op_rejected_batch_too_long,
+ * op_rejected_no_op, op_rejected_role, op_rejected_flags,
+ * op_rejected_shard, op_rejected_ufid, op_rejected_key, op_rejected_mask,
+ * op_rejected_actions, op_rejected_port, op_rejected_pid,
+ * op_rejected_packet; and op_executed, op_failed for what the datapath did.
+ *
+ * Typical use (privd's supervisor)
+ * ================================
+ *
+ *     struct op_batch *b = op_batch_create();
+ *     struct op_context ctx = { .dpif = dpif, .role = role, .worker_index =
+ *                               i, .n_revalidators = m, .batch_size = 50 };
+ *     op_batch_check(b, &ctx, msg);         -- never fails as a call
+ *     op_batch_execute(b, dpif);
+ *     op_batch_to_results(b, &results);      -- OpResults, borrows from b
+ *     ...send results, op_batch_for_each_created() for announcements...
+ *     op_batch_clear(b);                     -- or op_batch_destroy(b)
+ *
+ * Ownership: a struct op_batch borrows the decoded OpBatch given to
+ * op_batch_check() (key, mask, action and packet bytes point into it) until
+ * op_batch_clear(); the OpResults filled by op_batch_to_results() borrows
+ * from the op_batch likewise.  Single-threaded, like privd.
+ */
+#ifndef PRIVD_OP_VALIDATE_H
+#define PRIVD_OP_VALIDATE_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/ipc-limits.h"
+#include "common/odp-actions.h"
+#include "common/ufid.h"
+#include "common/util.h"
+#include "common/worker.h"
+#include "privd/dpif.h"
+#include "proto/worker.pb-c.h"
+
+/* Deepest nesting of SAMPLE, CLONE and USERSPACE contents an op may use:
+ * clone(sample(userspace(...))) is the deepest translation produces. */
+#define OP_VALIDATE_MAX_DEPTH 3
+
+/* Action types either role may submit (see above). */
+#define OP_VALIDATE_ALLOWED_ACTIONS                                         \
+    (ODP_ACTION_BIT(OVS_ACTION_ATTR_OUTPUT)                                 \
+     | ODP_ACTION_BIT(OVS_ACTION_ATTR_USERSPACE)                            \
+     | ODP_ACTION_BIT(OVS_ACTION_ATTR_SET)                                  \
+     | ODP_ACTION_BIT(OVS_ACTION_ATTR_SET_MASKED)                           \
+     | ODP_ACTION_BIT(OVS_ACTION_ATTR_PUSH_VLAN)                            \
+     | ODP_ACTION_BIT(OVS_ACTION_ATTR_POP_VLAN)                             \
+     | ODP_ACTION_BIT(OVS_ACTION_ATTR_SAMPLE)                               \
+     | ODP_ACTION_BIT(OVS_ACTION_ATTR_TRUNC)                                \
+     | ODP_ACTION_BIT(OVS_ACTION_ATTR_CLONE))
+
+/* Shortest packet an Execute may carry: an Ethernet header. */
+#define OP_VALIDATE_MIN_PACKET 14
+
+/* Who is asking, and of what.  Borrowed for one op_batch_check() call. */
+struct op_context {
+    struct dpif *dpif;          /* The worker's datapath. */
+    enum worker_role role;      /* The worker's role (from the supervisor,
+                                 * never from the worker's messages). */
+    unsigned int worker_index;  /* Its index among its role's workers of
+                                 * this datapath: for revalidators, the
+                                 * shard it owns. */
+    unsigned int n_revalidators; /* Shards of this datapath (>= 1). */
+    unsigned int batch_size;    /* Configured ops per batch, 1..
+                                 * IPC_MAX_BATCH. */
+};
+
+/* One op of a batch, after validation. */
+struct op_slot {
+    int error;                  /* 0 if valid (then executed), else the
+                                 * errno it was refused or failed with. */
+    bool rejected;              /* True if refused by validation (never
+                                 * reached the datapath). */
+    struct errbuf reason;       /* Why, when 'error' is nonzero. */
+    bool want_stats;            /* Return 'stats' in the result. */
+    struct dpif_op op;          /* The op for dpif_operate(); its buffers
+                                 * point into the OpBatch. */
+    union ufid ufid;            /* Copy of the op's UFID (if it has one). */
+    struct dpif_flow_stats stats; /* Out: stats of put/del. */
+    struct buf get_buffer;      /* FLOW_GET result storage (owned). */
+    struct dpif_flow get_flow;  /* FLOW_GET result (points into
+                                 * 'get_buffer' or the provider). */
+};
+
+/* A batch being validated and executed.  Allocate with op_batch_create():
+ * it holds IPC_MAX_BATCH slots. */
+struct op_batch {
+    uint64_t batch_id;          /* The OpBatch's batch_id. */
+    int error;                  /* Nonzero if the batch was refused as a
+                                 * whole (then 'n_ops' is 0). */
+    struct errbuf reason;       /* Why, when 'error' is nonzero. */
+    size_t n_ops;               /* Slots in use. */
+    size_t n_rejected;          /* Ops (or the whole batch: 1) refused by
+                                 * validation, for the malformed-data
+                                 * budget.  ENODEV for a port that vanished
+                                 * is not counted here: a port deleted
+                                 * between translation and put is a race,
+                                 * not misbehaviour. */
+    struct op_slot slots[IPC_MAX_BATCH]; /* The ops, in batch order. */
+    /* Storage that op_batch_to_results() fills and the results point at. */
+    Dpif__OpResult results[IPC_MAX_BATCH];
+    Dpif__OpResult *result_ptrs[IPC_MAX_BATCH];
+    Dpif__FlowStats stats[IPC_MAX_BATCH];
+    Dpif__Flow flows[IPC_MAX_BATCH];
+};
+
+/* Allocates an empty batch.  Free with op_batch_destroy(). */
+struct op_batch *op_batch_create(void);
+/* Frees 'b' (NULL is fine). */
+void op_batch_destroy(struct op_batch *b);
+/* Forgets the batch's ops, keeping the allocation for the next one. */
+void op_batch_clear(struct op_batch *b);
+
+/* Validates 'msg' from the worker described by 'ctx' into 'b' (which must
+ * be clear).  Never fails as a call: refusals are recorded in 'b' (whole
+ * batch in b->error, per op in each slot) and counted. */
+void op_batch_check(struct op_batch *b, const struct op_context *ctx,
+                    const Dpif__OpBatch *msg);
+
+/* Sends the valid ops of 'b' to 'dpif' with one dpif_operate() and stores
+ * each one's outcome in its slot. */
+void op_batch_execute(struct op_batch *b, struct dpif *dpif);
+
+/* Fills 'out' with one result per op (or the single whole-batch result),
+ * pointing into 'b'. */
+void op_batch_to_results(struct op_batch *b, Dpif__OpResults *out);
+
+/* Calls 'cb' for every FLOW_PUT of 'b' that created a flow successfully,
+ * with its UFID and the buffers it was installed with. */
+void op_batch_for_each_created(const struct op_batch *b,
+                               void (*cb)(const struct dpif_flow_put *,
+                                          const union ufid *, void *aux),
+                               void *aux);
+
+/* The single-op check behind op_batch_check(), exposed for tests and
+ * fuzzers: validates 'op' for 'ctx' into 'slot' (zeroed first) and returns
+ * 0 or the errno it was refused with, with the reason in slot->reason. */
+int op_validate_one(const struct op_context *ctx, const Dpif__Op *op,
+                    struct op_slot *slot);
+
+#endif /* op-validate.h */

@@ -1,0 +1,1275 @@
+/*
+ * supervisor.c — spawning, handshaking, serving and restarting workers
+ * (supervisor.h).
+ */
+#include "privd/supervisor.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/counters.h"
+#include "common/ipc.h"
+#include "common/log.h"
+#include "common/poller.h"
+#include "common/shm-ring.h"
+#include "common/timeval.h"
+#include "common/ufid.h"
+#include "common/worker.h"
+#include "privd/dpif.h"
+#include "privd/op-validate.h"
+#include "privd/privd.h"
+#include "privd/spawner.h"
+#include "privd/status-page.h"
+#include "proto/worker.pb-c.h"
+
+LOG_MODULE(supervisor);
+
+COUNTER_DEFINE(supervisor_worker_spawned);
+COUNTER_DEFINE(supervisor_spawn_failed);
+COUNTER_DEFINE(supervisor_worker_exited);
+COUNTER_DEFINE(supervisor_worker_killed);
+COUNTER_DEFINE(supervisor_hello_rejected);
+COUNTER_DEFINE(supervisor_hello_timeout);
+COUNTER_DEFINE(supervisor_malformed);
+COUNTER_DEFINE(supervisor_ring_corrupt);
+COUNTER_DEFINE(supervisor_unexpected_msg);
+COUNTER_DEFINE(supervisor_bad_report);
+COUNTER_DEFINE(supervisor_results_backlog);
+COUNTER_DEFINE(supervisor_announce_dropped);
+COUNTER_DEFINE(supervisor_upcalls_sent);
+COUNTER_DEFINE(supervisor_upcalls_dropped);
+
+/* Rings by RingUse - 1. */
+#define SUP_N_RINGS 4
+#define SUP_RING(USE) (DPIF__RING_USE__RING_USE_##USE - 1)
+
+/* Most op batches taken from one worker per supervisor_run(): fairness
+ * among workers and with the rest of privd's loop. */
+#define SUP_MAX_BATCHES_PER_RUN 16
+
+/* Life cycle of one worker slot. */
+enum sup_state {
+    SUP_DOWN,           /* Not running; restart at 'restart_at'. */
+    SUP_HELLO,          /* Spawned, waiting for its Hello. */
+    SUP_UP,             /* Handshake done, serving. */
+    SUP_DYING,          /* Socket closed or kill requested; waiting for
+                         * the spawner's exit report. */
+};
+
+/* One reported counter. */
+struct sup_counter {
+    char *name;                 /* Owned. */
+    uint64_t value;             /* Latest reported value. */
+};
+
+struct sup_dp;
+
+/* One worker slot: a role and index that a succession of processes fill. */
+struct sup_worker {
+    struct supervisor *sup;     /* Owner. */
+    struct sup_dp *dp;          /* Datapath it serves. */
+    enum worker_role role;      /* Handler or revalidator. */
+    unsigned int index;         /* Index within its role on 'dp'. */
+    unsigned int id;            /* Spawner worker id (global). */
+    enum sup_state state;       /* See above. */
+    pid_t pid;                  /* Current process, 0 if none. */
+    struct ipc_conn conn;       /* Control socket (fd -1 if none). */
+    struct shm_ring *rings[SUP_N_RINGS]; /* privd's ends, by use. */
+    bool ring_waiting[SUP_N_RINGS]; /* prepare_wait() announced. */
+    struct buf pending;         /* Results frame not yet delivered. */
+    uint32_t seq;               /* Next sequence number we send. */
+    long long start_msec;       /* When the current process started. */
+    long long hello_deadline;   /* SUP_HELLO: kill after this. */
+    long long restart_at;       /* SUP_DOWN: spawn at this time. */
+    long long backoff_msec;     /* Next restart delay. */
+    unsigned int restarts;      /* Restarts so far. */
+    char last_exit[256];        /* Why the last process ended. */
+    char kill_reason[128];      /* Why we killed it, if we did. */
+    long long strike_window;    /* Start of the malformed-data window. */
+    unsigned int strikes;       /* Strikes in the window. */
+    uint64_t report_id;         /* Last ReportRequest id sent. */
+    struct sup_counter *counters; /* Latest CounterReport, owned. */
+    size_t n_counters;
+};
+
+/* One datapath's workers and status page. */
+struct sup_dp {
+    struct privd_dp *pdp;       /* The datapath (borrowed). */
+    size_t index;               /* Its index in privd->dps. */
+    bool userspace;             /* netdev/dummy: upcalls travel in rings. */
+    struct status_page *status; /* Owned. */
+    struct sup_worker *handlers;     /* n_handlers of them. */
+    struct sup_worker *revalidators; /* n_revalidators of them. */
+};
+
+struct supervisor {
+    struct privd *privd;        /* Borrowed. */
+    struct sup_dp *dps;         /* One per privd datapath. */
+    size_t n_dps;
+    unsigned int n_handlers;    /* Per datapath. */
+    unsigned int n_revalidators; /* Per datapath. */
+    struct op_batch *batch;     /* Scratch for op validation. */
+    struct buf rx;              /* Record copied out of a ring. */
+    long long next_report;      /* time_msec() of the next reports. */
+    long long next_status;      /* time_msec() of the next status update. */
+    uint64_t report_seq;        /* Last request_id used. */
+};
+
+static void sup_worker_kill(struct sup_worker *, const char *fmt, ...)
+    PRINTF_FORMAT(2, 3);
+
+/* Runs the statement that follows once for every worker 'W' of 'SUP'. */
+#define SUP_FOR_EACH_WORKER(W, SUP)                                         \
+    for (size_t dp_i_ = 0; dp_i_ < (SUP)->n_dps; dp_i_++)                   \
+        for (size_t w_i_ = 0;                                               \
+             w_i_ < (SUP)->n_handlers + (SUP)->n_revalidators; w_i_++)      \
+            for (struct sup_worker *W = sup_worker_at(SUP, dp_i_, w_i_);    \
+                 W; W = NULL)
+
+static struct sup_worker *
+sup_worker_at(const struct supervisor *sup, size_t dp, size_t i)
+{
+    struct sup_dp *d = &sup->dps[dp];
+    return (i < sup->n_handlers ? &d->handlers[i]
+            : &d->revalidators[i - sup->n_handlers]);
+}
+
+static const char *
+sup_role_name(const struct sup_worker *w)
+{
+    return worker_role_to_string(w->role);
+}
+
+/* ----- process life cycle --------------------------------------------------- */
+
+static void
+sup_worker_release(struct sup_worker *w)
+{
+    ipc_conn_close(&w->conn);
+    w->conn.fd = -1;
+    for (size_t i = 0; i < SUP_N_RINGS; i++) {
+        shm_ring_destroy(w->rings[i]);
+        w->rings[i] = NULL;
+        w->ring_waiting[i] = false;
+    }
+    buf_clear(&w->pending);
+}
+
+static void
+sup_worker_clear_counters(struct sup_worker *w)
+{
+    for (size_t i = 0; i < w->n_counters; i++) {
+        free(w->counters[i].name);
+    }
+    free(w->counters);
+    w->counters = NULL;
+    w->n_counters = 0;
+}
+
+static void
+sup_worker_spawn(struct sup_worker *w)
+{
+    struct supervisor *sup = w->sup;
+    struct errbuf eb = { "" };
+    int fds[2];
+    pid_t pid;
+
+    int error = ipc_socketpair(fds, &eb);
+    if (!error) {
+        /* Before the worker exists: the kernel stamps credentials on the
+         * datagrams sent while the receiver has SO_PASSCRED set. */
+        int on = 1;
+        if (setsockopt(fds[0], SOL_SOCKET, SO_PASSCRED, &on, sizeof on)) {
+            error = errbuf_set(&eb, errno, "SO_PASSCRED: %s",
+                               strerror(errno));
+            close(fds[0]);
+            close(fds[1]);
+        }
+    }
+    if (!error) {
+        error = spawner_request(sup->privd->spawner, w->role, w->id, fds[1],
+                                &pid, &eb);
+        close(fds[1]);
+        if (error) {
+            close(fds[0]);
+        }
+    }
+    if (error) {
+        COUNTER_INC(supervisor_spawn_failed);
+        LOG_ERR("%s %u: cannot start: %s", sup_role_name(w), w->index,
+                eb.msg);
+        snprintf(w->last_exit, sizeof w->last_exit, "spawn failed: %.200s",
+                 eb.msg);
+        w->state = SUP_DOWN;
+        w->restart_at = time_msec() + w->backoff_msec;
+        w->backoff_msec = MIN(w->backoff_msec * 2,
+                              SUPERVISOR_BACKOFF_MAX_MSEC);
+        return;
+    }
+    int flags = fcntl(fds[0], F_GETFL);
+    if (flags < 0 || fcntl(fds[0], F_SETFL, flags | O_NONBLOCK)) {
+        LOG_ERR("%s %u: control socket: %s", sup_role_name(w), w->index,
+                strerror(errno));
+    }
+    ipc_conn_init(&w->conn, fds[0], IPC_TYPE_BIT(IPC_HELLO));
+    w->pid = pid;
+    w->seq = 1;
+    w->state = SUP_HELLO;
+    w->start_msec = time_msec();
+    w->hello_deadline = w->start_msec + SUPERVISOR_HELLO_TIMEOUT_MSEC;
+    w->strikes = 0;
+    w->kill_reason[0] = '\0';
+    COUNTER_INC(supervisor_worker_spawned);
+    LOG_INFO("%s %u of %s: started as pid %ld", sup_role_name(w), w->index,
+             w->dp->pdp->dpif ? dpif_name(w->dp->pdp->dpif) : "?",
+             (long) pid);
+}
+
+static void
+sup_worker_kill(struct sup_worker *w, const char *fmt, ...)
+{
+    struct errbuf eb = { "" };
+    va_list args;
+
+    va_start(args, fmt);
+    vsnprintf(w->kill_reason, sizeof w->kill_reason, fmt, args);
+    va_end(args);
+    LOG_WARN("%s %u (pid %ld): killing: %s", sup_role_name(w), w->index,
+             (long) w->pid, w->kill_reason);
+    COUNTER_INC(supervisor_worker_killed);
+    sup_worker_release(w);
+    if (w->pid && spawner_kill(w->sup->privd->spawner, w->pid, &eb)
+        && LOG_DBG_IS_ON()) {
+        LOG_DBG("kill %ld: %s", (long) w->pid, eb.msg);
+    }
+    w->state = SUP_DYING;
+}
+
+/* The spawner reported that 'w''s process ended with wait status
+ * 'status'. */
+static void
+sup_worker_exited(struct sup_worker *w, int status)
+{
+    long long now = time_msec();
+    char how[64];
+
+    if (WIFEXITED(status)) {
+        snprintf(how, sizeof how, "exited with status %d",
+                 WEXITSTATUS(status));
+    } else if (WIFSIGNALED(status)) {
+        snprintf(how, sizeof how, "killed by signal %d (%s)",
+                 WTERMSIG(status), strsignal(WTERMSIG(status)));
+    } else {
+        snprintf(how, sizeof how, "ended with wait status %#x", status);
+    }
+    if (w->kill_reason[0]) {
+        snprintf(w->last_exit, sizeof w->last_exit, "%.63s after being "
+                 "killed: %.127s", how, w->kill_reason);
+    } else {
+        snprintf(w->last_exit, sizeof w->last_exit, "%s", how);
+    }
+    COUNTER_INC(supervisor_worker_exited);
+    sup_worker_release(w);
+
+    if (now - w->start_msec >= SUPERVISOR_BACKOFF_RESET_MSEC) {
+        w->backoff_msec = SUPERVISOR_BACKOFF_MIN_MSEC;
+    }
+    w->state = SUP_DOWN;
+    w->restart_at = now + w->backoff_msec;
+    LOG_WARN("%s %u (pid %ld) %s; restarting in %lld ms", sup_role_name(w),
+             w->index, (long) w->pid, w->last_exit, w->backoff_msec);
+    w->backoff_msec = MIN(w->backoff_msec * 2, SUPERVISOR_BACKOFF_MAX_MSEC);
+    w->pid = 0;
+}
+
+/* One strike for malformed or forbidden data; kills at the limit. */
+static void
+sup_worker_strike(struct sup_worker *w, const char *why)
+{
+    const struct config *cfg = &w->sup->privd->cfg;
+    static struct log_rl rl = LOG_RL_INIT(5, 20);
+    long long now = time_msec();
+
+    COUNTER_INC(supervisor_malformed);
+    if (!w->strikes || now - w->strike_window > cfg->malformed_window_ms) {
+        w->strike_window = now;
+        w->strikes = 0;
+    }
+    w->strikes++;
+    LOG_WARN_RL(&rl, "%s %u (pid %ld): malformed input (%u in window): %s",
+                sup_role_name(w), w->index, (long) w->pid, w->strikes, why);
+    if (w->strikes >= cfg->malformed_limit) {
+        sup_worker_kill(w, "%u malformed messages within %"PRIu32" ms, "
+                        "last: %s", w->strikes, cfg->malformed_window_ms,
+                        why);
+    }
+}
+
+/* ----- sending --------------------------------------------------------------- */
+
+/* Sends 'msg' on the socket.  A full socket buffer loses the message (it is
+ * rate-limited and periodic); a dead peer is noticed on receive. */
+static int
+sup_send(struct sup_worker *w, enum ipc_type type,
+         const ProtobufCMessage *msg, const int *fds, size_t n_fds)
+{
+    static struct log_rl rl = LOG_RL_INIT(5, 20);
+    struct errbuf eb = { "" };
+
+    int error = ipc_send(&w->conn, type, w->seq++, msg, fds, n_fds, &eb);
+    if (error && error != EPIPE) {
+        LOG_WARN_RL(&rl, "%s %u: sending %s: %s", sup_role_name(w), w->index,
+                    ipc_type_name(type), eb.msg);
+    }
+    return error;
+}
+
+/* Delivers a bulk message: into ring 'ring' (a SUP_RING index) or, in
+ * socket-only mode, on the socket.  Returns 0 or ENOBUFS. */
+static int
+sup_deliver(struct sup_worker *w, size_t ring, enum ipc_type type,
+            const ProtobufCMessage *msg)
+{
+    struct errbuf eb = { "" };
+    struct shm_ring *r = w->rings[ring];
+
+    if (!r) {
+        int error = sup_send(w, type, msg, NULL, 0);
+        return error == EAGAIN ? ENOBUFS : error;
+    }
+    size_t size = ipc_frame_size(msg);
+    void *dst;
+    int error = shm_ring_reserve(r, size, &dst, &eb);
+    if (!error) {
+        error = ipc_frame_pack_into(type, w->seq++, msg, dst, size, &size,
+                                    &eb);
+        if (!error) {
+            shm_ring_commit(r, size);
+        }
+    } else if (error == EPROTO) {
+        COUNTER_INC(supervisor_ring_corrupt);
+        sup_worker_kill(w, "%s", eb.msg);
+    }
+    return error;
+}
+
+/* ----- handshake ------------------------------------------------------------- */
+
+/* A RingDesc and its three descriptors, for the HelloReply. */
+struct sup_reply {
+    Dpif__HelloReply msg;
+    Dpif__RingDesc ring_descs[SUP_N_RINGS];
+    Dpif__RingDesc *ring_ptrs[SUP_N_RINGS];
+    Dpif__RegionDesc region;
+    Dpif__RegionDesc *region_ptr;
+    int fds[IPC_MAX_FDS];
+    size_t n_fds;
+};
+
+static int
+sup_add_ring(struct sup_worker *w, struct sup_reply *r, size_t idx,
+             enum shm_ring_role privd_end, struct errbuf *eb)
+{
+    int error = shm_ring_create(privd_end, SHM_RING_DEFAULT_CAPACITY,
+                                IPC_MAX_FRAME, &w->rings[idx], eb);
+    if (error) {
+        return error;
+    }
+    Dpif__RingDesc *d = &r->ring_descs[r->msg.n_rings];
+    int memfd, data_efd, space_efd;
+    size_t capacity;
+
+    dpif__ring_desc__init(d);
+    shm_ring_export(w->rings[idx], &memfd, &data_efd, &space_efd, &capacity);
+    d->use = (Dpif__RingUse) (idx + 1);
+    d->capacity = capacity;
+    d->memfd = (uint32_t) r->n_fds;
+    r->fds[r->n_fds++] = memfd;
+    d->data_eventfd = (uint32_t) r->n_fds;
+    r->fds[r->n_fds++] = data_efd;
+    d->space_eventfd = (uint32_t) r->n_fds;
+    r->fds[r->n_fds++] = space_efd;
+    r->ring_ptrs[r->msg.n_rings++] = d;
+    return 0;
+}
+
+static int
+sup_send_reply(struct sup_worker *w, struct errbuf *eb)
+{
+    struct supervisor *sup = w->sup;
+    const struct config *cfg = &sup->privd->cfg;
+    struct sup_reply r;
+    int error = 0;
+
+    memset(&r, 0, sizeof r);
+    dpif__hello_reply__init(&r.msg);
+    r.msg.protocol_version = IPC_VERSION;
+    r.msg.datapath_name = (char *) dpif_name(w->dp->pdp->dpif);
+    r.msg.datapath_type = (char *) dpif_type(w->dp->pdp->dpif);
+    r.msg.n_handlers = sup->n_handlers;
+    r.msg.n_revalidators = sup->n_revalidators;
+    r.msg.batch_size = cfg->batch_size;
+    r.msg.flow_limit = (uint32_t) status_page_get(w->dp->status)->flow_limit;
+    r.msg.max_idle_msec = cfg->max_idle_ms;
+    r.msg.megaflows = status_page_get(w->dp->status)->megaflows;
+    r.msg.socket_only = cfg->worker_socket_only;
+    r.msg.policy_generation = w->dp->pdp->policy_generation;
+    r.msg.rings = r.ring_ptrs;
+
+    if (!cfg->worker_socket_only) {
+        if (w->role == WORKER_ROLE_HANDLER && w->dp->userspace) {
+            error = sup_add_ring(w, &r, SUP_RING(UPCALLS), SHM_RING_PRODUCER,
+                                 eb);
+        }
+        if (!error) {
+            error = sup_add_ring(w, &r, SUP_RING(OPS), SHM_RING_CONSUMER, eb);
+        }
+        if (!error) {
+            error = sup_add_ring(w, &r, SUP_RING(RESULTS), SHM_RING_PRODUCER,
+                                 eb);
+        }
+        if (!error && w->role == WORKER_ROLE_REVALIDATOR) {
+            error = sup_add_ring(w, &r, SUP_RING(DUMP), SHM_RING_PRODUCER,
+                                 eb);
+        }
+        if (error) {
+            return error;
+        }
+    }
+    dpif__region_desc__init(&r.region);
+    r.region.use = DPIF__REGION_USE__REGION_USE_STATUS_PAGE;
+    r.region.memfd = (uint32_t) r.n_fds;
+    r.region.size = STATUS_PAGE_SIZE;
+    r.fds[r.n_fds++] = status_page_fd(w->dp->status);
+    r.region_ptr = &r.region;
+    r.msg.regions = &r.region_ptr;
+    r.msg.n_regions = 1;
+
+    error = ipc_send(&w->conn, IPC_HELLO_REPLY, w->seq++, &r.msg.base, r.fds,
+                     r.n_fds, eb);
+    return error;
+}
+
+/* Receives the Hello with the sender's credentials, which the kernel
+ * stamps on each datagram (SO_PASSCRED): SO_PEERCRED would name privd
+ * itself, the creator of the socketpair, not the worker holding the other
+ * end.  Returns 0, EAGAIN, EPIPE or EPROTO (with 'eb'). */
+static int
+sup_recv_hello(struct sup_worker *w, struct ipc_msg *m, struct ucred *cred,
+               struct errbuf *eb)
+{
+    union {
+        char buf[CMSG_SPACE(sizeof(struct ucred))
+                 + CMSG_SPACE(IPC_MAX_FDS * sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    uint8_t frame[4096];
+    struct iovec iov = { .iov_base = frame, .iov_len = sizeof frame };
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1,
+        .msg_control = control.buf, .msg_controllen = sizeof control.buf,
+    };
+    bool have_cred = false, have_fds = false;
+
+    ssize_t n = recvmsg(w->conn.fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (n < 0) {
+        return errno == EAGAIN ? EAGAIN : EPIPE;
+    } else if (!n) {
+        return EPIPE;
+    }
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c;
+         c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS
+            && c->cmsg_len == CMSG_LEN(sizeof *cred)) {
+            memcpy(cred, CMSG_DATA(c), sizeof *cred);
+            have_cred = true;
+        } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+            size_t n_fds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            for (size_t i = 0; i < n_fds; i++) {
+                int fd;
+                memcpy(&fd, CMSG_DATA(c) + i * sizeof fd, sizeof fd);
+                close(fd);
+            }
+            have_fds = true;
+        }
+    }
+    if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC) || have_fds || !have_cred) {
+        return errbuf_set(eb, EPROTO, "Hello datagram truncated, with "
+                          "descriptors or without credentials");
+    }
+    return ipc_frame_decode(frame, (size_t) n, IPC_TYPE_BIT(IPC_HELLO), m,
+                            eb);
+}
+
+static void
+sup_handle_hello(struct sup_worker *w, const struct ipc_msg *m,
+                 const struct ucred *credp)
+{
+    const Dpif__Hello *h = (const Dpif__Hello *) m->msg;
+    struct errbuf eb = { "" };
+    struct ucred cred = *credp;
+    int off = 0;
+
+    if (h->protocol_version != IPC_VERSION) {
+        errbuf_set(&eb, EPROTO, "protocol version %"PRIu32", not %d",
+                   h->protocol_version, IPC_VERSION);
+    } else if ((unsigned int) h->role != (unsigned int) w->role) {
+        errbuf_set(&eb, EPROTO, "claims role %d, spawned as %s", h->role,
+                   sup_role_name(w));
+    } else if (h->worker_id != w->id) {
+        errbuf_set(&eb, EPROTO, "claims id %"PRIu32", spawned as %u",
+                   h->worker_id, w->id);
+    } else if (cred.pid != w->pid) {
+        errbuf_set(&eb, EPROTO, "peer pid %ld is not the spawned pid %ld",
+                   (long) cred.pid, (long) w->pid);
+    }
+    if (eb.msg[0]) {
+        COUNTER_INC(supervisor_hello_rejected);
+        sup_worker_kill(w, "bad Hello: %s", eb.msg);
+        return;
+    }
+    if (h->pid != (uint32_t) cred.pid) {
+        LOG_INFO("%s %u: Hello says pid %"PRIu32", SO_PEERCRED %ld (pid "
+                 "namespace?)", sup_role_name(w), w->index, h->pid,
+                 (long) cred.pid);
+    }
+    int error = sup_send_reply(w, &eb);
+    if (error) {
+        sup_worker_kill(w, "cannot send HelloReply: %s", eb.msg);
+        return;
+    }
+    setsockopt(w->conn.fd, SOL_SOCKET, SO_PASSCRED, &off, sizeof off);
+    w->conn.accept = (IPC_TYPE_BIT(IPC_OP_BATCH)
+                      | IPC_TYPE_BIT(IPC_DUMP_ACK)
+                      | IPC_TYPE_BIT(IPC_COUNTER_REPORT)
+                      | IPC_TYPE_BIT(IPC_HELLO));
+    w->state = SUP_UP;
+    LOG_INFO("%s %u (pid %ld, uid %ld): ready", sup_role_name(w), w->index,
+             (long) w->pid, (long) cred.uid);
+}
+
+/* ----- worker messages -------------------------------------------------------- */
+
+static bool
+sup_counter_name_ok(const char *name)
+{
+    size_t len = strlen(name);
+    if (!len || len > IPC_MAX_NAME) {
+        return false;
+    }
+    for (const char *p = name; *p; p++) {
+        if (!islower((unsigned char) *p) && !isdigit((unsigned char) *p)
+            && *p != '_') {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void
+sup_handle_report(struct sup_worker *w, const Dpif__CounterReport *r)
+{
+    for (size_t i = 0; i < r->n_counters; i++) {
+        if (!sup_counter_name_ok(r->counters[i]->name)) {
+            COUNTER_INC(supervisor_bad_report);
+            sup_worker_strike(w, "counter report with a bad name");
+            return;
+        }
+    }
+    if (r->n_counters > IPC_MAX_COUNTERS || r->n_memory > IPC_MAX_COUNTERS) {
+        COUNTER_INC(supervisor_bad_report);
+        sup_worker_strike(w, "counter report too long");
+        return;
+    }
+    sup_worker_clear_counters(w);
+    w->counters = xcalloc(r->n_counters ? r->n_counters : 1,
+                          sizeof *w->counters);
+    for (size_t i = 0; i < r->n_counters; i++) {
+        w->counters[i].name = xstrdup(r->counters[i]->name);
+        w->counters[i].value = r->counters[i]->value;
+    }
+    w->n_counters = r->n_counters;
+}
+
+/* Announces to the owning revalidator each flow a handler created. */
+struct sup_announce {
+    struct sup_dp *dp;          /* The datapath. */
+    struct supervisor *sup;     /* The supervisor. */
+    uint64_t generation;        /* Policy generation to announce. */
+};
+
+static void
+sup_announce_flow(const struct dpif_flow_put *put, const union ufid *ufid,
+                  void *a_)
+{
+    struct sup_announce *a = a_;
+    unsigned int shard = ufid_shard(ufid, a->sup->n_revalidators);
+    struct sup_worker *rv = &a->dp->revalidators[shard];
+    Dpif__FlowAnnouncement ann = DPIF__FLOW_ANNOUNCEMENT__INIT;
+    Dpif__Flow flow = DPIF__FLOW__INIT;
+    Dpif__Flow *flows[1] = { &flow };
+
+    if (rv->state != SUP_UP) {
+        COUNTER_INC(supervisor_announce_dropped);
+        return;
+    }
+    flow.has_ufid = flow.has_key = flow.has_mask = flow.has_actions = true;
+    flow.ufid.data = (uint8_t *) ufid;
+    flow.ufid.len = IPC_UFID_LEN;
+    flow.key.data = (uint8_t *) put->key;
+    flow.key.len = put->key_len;
+    flow.mask.data = (uint8_t *) put->mask;
+    flow.mask.len = put->mask_len;
+    flow.actions.data = (uint8_t *) put->actions;
+    flow.actions.len = put->actions_len;
+    ann.flows = flows;
+    ann.n_flows = 1;
+    ann.policy_generation = a->generation;
+    if (sup_deliver(rv, SUP_RING(DUMP), IPC_FLOW_ANNOUNCEMENT, &ann.base)) {
+        COUNTER_INC(supervisor_announce_dropped);
+    }
+}
+
+/* Delivers the pending results frame, if any.  Returns true if none is
+ * left pending. */
+static bool
+sup_flush_pending(struct sup_worker *w)
+{
+    struct errbuf eb = { "" };
+
+    if (!w->pending.size) {
+        return true;
+    }
+    int error;
+    if (w->rings[SUP_RING(RESULTS)]) {
+        error = shm_ring_push(w->rings[SUP_RING(RESULTS)], w->pending.data,
+                              w->pending.size, &eb);
+    } else {
+        error = ipc_send_frame(w->conn.fd, w->pending.data, w->pending.size,
+                               NULL, 0, &eb);
+        if (error == EAGAIN) {
+            error = ENOBUFS;
+        }
+    }
+    if (error == ENOBUFS) {
+        return false;
+    } else if (error == EPROTO) {
+        COUNTER_INC(supervisor_ring_corrupt);
+        sup_worker_kill(w, "%s", eb.msg);
+        return false;
+    }
+    buf_clear(&w->pending);
+    return true;
+}
+
+static void
+sup_handle_op_batch(struct sup_worker *w, const struct ipc_msg *m)
+{
+    struct supervisor *sup = w->sup;
+    struct op_batch *b = sup->batch;
+    struct op_context ctx = {
+        .dpif = w->dp->pdp->dpif,
+        .role = w->role,
+        .worker_index = w->index,
+        .n_revalidators = sup->n_revalidators,
+        .batch_size = sup->privd->cfg.batch_size,
+    };
+    Dpif__OpResults results;
+    struct errbuf eb = { "" };
+
+    op_batch_check(b, &ctx, (const Dpif__OpBatch *) m->msg);
+    op_batch_execute(b, ctx.dpif);
+    op_batch_to_results(b, &results);
+
+    buf_clear(&w->pending);
+    if (ipc_frame_pack(IPC_OP_RESULTS, m->hdr.seq, &results.base,
+                       &w->pending, &eb)) {
+        LOG_ERR("%s %u: cannot pack results: %s", sup_role_name(w),
+                w->index, eb.msg);
+        buf_clear(&w->pending);
+    } else if (!sup_flush_pending(w)) {
+        COUNTER_INC(supervisor_results_backlog);
+    }
+
+    if (w->role == WORKER_ROLE_HANDLER) {
+        struct sup_announce a = { w->dp, sup, w->dp->pdp->policy_generation };
+        op_batch_for_each_created(b, sup_announce_flow, &a);
+    }
+    if (b->n_rejected && w->state == SUP_UP) {
+        sup_worker_strike(w, b->error ? b->reason.msg
+                          : "op batch with refused ops");
+    }
+    op_batch_clear(b);
+}
+
+static void
+sup_handle_msg(struct sup_worker *w, const struct ipc_msg *m)
+{
+    char why[96];
+
+    switch (m->hdr.type) {
+    case IPC_HELLO:
+        break;
+    case IPC_OP_BATCH:
+        sup_handle_op_batch(w, m);
+        return;
+    case IPC_COUNTER_REPORT:
+        sup_handle_report(w, (const Dpif__CounterReport *) m->msg);
+        return;
+    case IPC_DUMP_ACK:
+        if (w->role == WORKER_ROLE_REVALIDATOR) {
+            return;
+        }
+        break;
+    default:
+        break;
+    }
+    COUNTER_INC(supervisor_unexpected_msg);
+    snprintf(why, sizeof why, "unexpected %s from a %s",
+             ipc_type_name(m->hdr.type), sup_role_name(w));
+    sup_worker_strike(w, why);
+}
+
+/* Reads what the worker's socket holds. */
+static void
+sup_run_socket(struct sup_worker *w)
+{
+    for (int i = 0; i < SUP_MAX_BATCHES_PER_RUN; i++) {
+        struct errbuf eb = { "" };
+        struct ipc_msg m;
+
+        if (w->conn.fd < 0 || (w->state != SUP_HELLO && w->state != SUP_UP)
+            || w->pending.size) {
+            return;
+        }
+        struct ucred cred;
+        int error = (w->state == SUP_HELLO
+                     ? sup_recv_hello(w, &m, &cred, &eb)
+                     : ipc_recv(&w->conn, &m, &eb));
+        if (error == EAGAIN) {
+            return;
+        } else if (error == EPIPE) {
+            /* It died, or closed the socket: either way it is done. */
+            sup_worker_release(w);
+            w->state = SUP_DYING;
+            /* Harmless ESRCH if it already exited; needed if it only
+             * closed the socket. */
+            spawner_kill(w->sup->privd->spawner, w->pid, NULL);
+            return;
+        } else if (error == EPROTO) {
+            if (w->state == SUP_HELLO) {
+                COUNTER_INC(supervisor_hello_rejected);
+                sup_worker_kill(w, "before its Hello: %s", eb.msg);
+                return;
+            }
+            sup_worker_strike(w, eb.msg);
+            continue;
+        } else if (error) {
+            sup_worker_kill(w, "control socket: %s", eb.msg);
+            return;
+        }
+        if (w->state == SUP_HELLO) {
+            sup_handle_hello(w, &m, &cred);
+        } else {
+            sup_handle_msg(w, &m);
+        }
+        ipc_msg_destroy(&m);
+    }
+}
+
+/* Takes op batches out of the worker's ops ring. */
+static void
+sup_run_ops_ring(struct sup_worker *w)
+{
+    struct supervisor *sup = w->sup;
+
+    for (int i = 0; i < SUP_MAX_BATCHES_PER_RUN; i++) {
+        struct shm_ring *r = w->rings[SUP_RING(OPS)];
+        struct errbuf eb = { "" };
+        struct ipc_msg m;
+
+        if (!r || w->state != SUP_UP || !sup_flush_pending(w)) {
+            return;
+        }
+        if (w->ring_waiting[SUP_RING(OPS)]) {
+            shm_ring_ack_wait(r);
+            w->ring_waiting[SUP_RING(OPS)] = false;
+        }
+        int error = shm_ring_pop(r, &sup->rx, &eb);
+        if (error == EAGAIN) {
+            return;
+        } else if (error) {
+            COUNTER_INC(supervisor_ring_corrupt);
+            sup_worker_kill(w, "ops ring: %s", eb.msg);
+            return;
+        }
+        error = ipc_frame_decode(sup->rx.data, sup->rx.size,
+                                 IPC_TYPE_BIT(IPC_OP_BATCH), &m, &eb);
+        if (error) {
+            sup_worker_strike(w, eb.msg);
+            continue;
+        }
+        sup_handle_op_batch(w, &m);
+        ipc_msg_destroy(&m);
+    }
+}
+
+/* ----- upcalls ----------------------------------------------------------------- */
+
+static void
+sup_pump_upcalls(struct sup_worker *w)
+{
+    struct supervisor *sup = w->sup;
+    struct dpif *dpif = w->dp->pdp->dpif;
+    unsigned int max = MIN(sup->privd->cfg.batch_size, IPC_MAX_BATCH);
+    struct dpif_upcall ups[IPC_MAX_BATCH];
+    Dpif__Upcall msgs[IPC_MAX_BATCH];
+    Dpif__Upcall *ptrs[IPC_MAX_BATCH];
+    size_t n = 0, bytes = 0;
+
+    if (w->state != SUP_UP || !w->dp->userspace) {
+        return;
+    }
+    for (; n < max; n++) {
+        dpif_upcall_init(&ups[n]);
+        if (dpif_recv(dpif, w->index, &ups[n])) {
+            dpif_upcall_uninit(&ups[n]);
+            break;
+        }
+        struct dpif_upcall *u = &ups[n];
+        Dpif__Upcall *pm = &msgs[n];
+        dpif__upcall__init(pm);
+        pm->type = (u->type == DPIF_UC_ACTION ? DPIF__UPCALL_TYPE__UPCALL_TYPE_ACTION
+                    : DPIF__UPCALL_TYPE__UPCALL_TYPE_MISS);
+        pm->key.data = u->key.data;
+        pm->key.len = u->key.size;
+        pm->packet.data = u->packet.data;
+        pm->packet.len = u->packet.size;
+        if (u->type == DPIF_UC_ACTION) {
+            pm->has_userdata = true;
+            pm->userdata.data = u->userdata.data;
+            pm->userdata.len = u->userdata.size;
+        }
+        pm->in_port = u->in_port;
+        pm->has_channel = true;
+        pm->channel = u->pid;
+        ptrs[n] = pm;
+        bytes += u->key.size + u->packet.size + u->userdata.size + 64;
+        if (bytes > IPC_MAX_MSG / 2) {
+            n++;
+            break;
+        }
+    }
+    if (n) {
+        Dpif__UpcallBatch batch = DPIF__UPCALL_BATCH__INIT;
+        batch.upcalls = ptrs;
+        batch.n_upcalls = n;
+        if (sup_deliver(w, SUP_RING(UPCALLS), IPC_UPCALL_BATCH,
+                        &batch.base)) {
+            COUNTER_ADD(supervisor_upcalls_dropped, n);
+        } else {
+            COUNTER_ADD(supervisor_upcalls_sent, n);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        dpif_upcall_uninit(&ups[i]);
+    }
+}
+
+/* ----- periodic work --------------------------------------------------------------- */
+
+static void
+sup_send_report_requests(struct supervisor *sup)
+{
+    Dpif__ReportRequest req = DPIF__REPORT_REQUEST__INIT;
+
+    req.request_id = ++sup->report_seq;
+    SUP_FOR_EACH_WORKER (w, sup) {
+        if (w->state == SUP_UP) {
+            w->report_id = req.request_id;
+            sup_send(w, IPC_REPORT_REQUEST, &req.base, NULL, 0);
+        }
+    }
+}
+
+static void
+sup_update_status(struct supervisor *sup)
+{
+    for (size_t i = 0; i < sup->n_dps; i++) {
+        struct sup_dp *d = &sup->dps[i];
+        struct status_page_values v = *status_page_get(d->status);
+        struct dpif_dp_stats stats;
+
+        if (!dpif_get_dp_stats(d->pdp->dpif, &stats)) {
+            v.flow_count = stats.n_flows;
+        }
+        v.policy_generation = d->pdp->policy_generation;
+        if (!status_page_values_equal(&v, status_page_get(d->status))) {
+            status_page_publish(d->status, &v);
+        }
+    }
+}
+
+void
+supervisor_run(struct supervisor *sup)
+{
+    struct privd *privd = sup->privd;
+    long long now = time_msec();
+    pid_t pid;
+    int status;
+    struct errbuf eb = { "" };
+
+    for (;;) {
+        int error = spawner_recv_exit(privd->spawner, &pid, &status, &eb);
+        if (error == EAGAIN) {
+            break;
+        } else if (error) {
+            static struct log_rl rl = LOG_RL_INIT(1, 5);
+            LOG_ERR_RL(&rl, "spawner: %s", eb.msg);
+            break;
+        }
+        SUP_FOR_EACH_WORKER (w, sup) {
+            if (w->pid == pid && w->state != SUP_DOWN) {
+                sup_worker_exited(w, status);
+            }
+        }
+    }
+
+    SUP_FOR_EACH_WORKER (w, sup) {
+        switch (w->state) {
+        case SUP_DOWN:
+            if (now >= w->restart_at) {
+                w->restarts++;
+                sup_worker_spawn(w);
+            }
+            break;
+        case SUP_HELLO:
+            sup_run_socket(w);
+            if (w->state == SUP_HELLO && now >= w->hello_deadline) {
+                COUNTER_INC(supervisor_hello_timeout);
+                sup_worker_kill(w, "no Hello within %d ms",
+                                SUPERVISOR_HELLO_TIMEOUT_MSEC);
+            }
+            break;
+        case SUP_UP:
+            sup_run_socket(w);
+            sup_run_ops_ring(w);
+            if (w->role == WORKER_ROLE_HANDLER) {
+                sup_pump_upcalls(w);
+            }
+            break;
+        case SUP_DYING:
+            break;
+        }
+    }
+
+    if (now >= sup->next_report) {
+        sup->next_report = now + SUPERVISOR_REPORT_INTERVAL_MSEC;
+        sup_send_report_requests(sup);
+    }
+    if (now >= sup->next_status) {
+        sup->next_status = now + SUPERVISOR_STATUS_INTERVAL_MSEC;
+        sup_update_status(sup);
+    }
+}
+
+void
+supervisor_wait(struct supervisor *sup, struct poller *p)
+{
+    poller_fd_wait(p, spawner_get_fd(sup->privd->spawner), POLLIN);
+    poller_timer_wait(p, sup->next_report);
+    poller_timer_wait(p, sup->next_status);
+    SUP_FOR_EACH_WORKER (w, sup) {
+        switch (w->state) {
+        case SUP_DOWN:
+            poller_timer_wait(p, w->restart_at);
+            break;
+        case SUP_HELLO:
+            poller_timer_wait(p, w->hello_deadline);
+            poller_fd_wait(p, w->conn.fd, POLLIN);
+            break;
+        case SUP_UP: {
+            struct shm_ring *ops = w->rings[SUP_RING(OPS)];
+            struct shm_ring *res = w->rings[SUP_RING(RESULTS)];
+
+            if (w->pending.size) {
+                /* Backpressure: wait for room for the results only. */
+                if (res && shm_ring_prepare_wait(res, w->pending.size)) {
+                    poller_fd_wait(p, shm_ring_wait_fd(res), POLLIN);
+                } else if (res) {
+                    poller_immediate_wake(p);
+                } else {
+                    poller_fd_wait(p, w->conn.fd, POLLOUT);
+                }
+                break;
+            }
+            poller_fd_wait(p, w->conn.fd, POLLIN);
+            if (ops) {
+                if (w->ring_waiting[SUP_RING(OPS)]) {
+                    shm_ring_ack_wait(ops);
+                    w->ring_waiting[SUP_RING(OPS)] = false;
+                }
+                if (shm_ring_prepare_wait(ops, 0)) {
+                    w->ring_waiting[SUP_RING(OPS)] = true;
+                    poller_fd_wait(p, shm_ring_wait_fd(ops), POLLIN);
+                } else {
+                    poller_immediate_wake(p);
+                }
+            }
+            if (w->role == WORKER_ROLE_HANDLER && w->dp->userspace) {
+                dpif_recv_wait(w->dp->pdp->dpif, w->index, p);
+            }
+            break;
+        }
+        case SUP_DYING:
+            break;
+        }
+    }
+}
+
+/* ----- creation and destruction ------------------------------------------------- */
+
+static void
+sup_worker_init(struct supervisor *sup, struct sup_dp *d,
+                struct sup_worker *w, enum worker_role role,
+                unsigned int index)
+{
+    memset(w, 0, sizeof *w);
+    w->sup = sup;
+    w->dp = d;
+    w->role = role;
+    w->index = index;
+    w->id = (unsigned int) d->index * IPC_MAX_WORKERS + index;
+    w->conn.fd = -1;
+    w->backoff_msec = SUPERVISOR_BACKOFF_MIN_MSEC;
+    w->state = SUP_DOWN;
+    buf_init(&w->pending, 0);
+}
+
+int
+supervisor_create(struct privd *privd, struct supervisor **supp)
+{
+    struct supervisor *sup = xzalloc(sizeof *sup);
+    const struct config *cfg = &privd->cfg;
+    struct errbuf eb = { "" };
+
+    sup->privd = privd;
+    sup->n_handlers = MIN(MAX(cfg->n_handlers, 1u), IPC_MAX_WORKERS);
+    sup->n_revalidators = MIN(MAX(cfg->n_revalidators, 1u), IPC_MAX_WORKERS);
+    sup->batch = op_batch_create();
+    buf_init(&sup->rx, 0);
+    sup->dps = xcalloc(privd->n_dps ? privd->n_dps : 1, sizeof *sup->dps);
+    sup->n_dps = privd->n_dps;
+
+    for (size_t i = 0; i < privd->n_dps; i++) {
+        struct sup_dp *d = &sup->dps[i];
+        const char *type = dpif_type(privd->dps[i].dpif);
+        struct status_page_values v = {
+            .flow_limit = cfg->flow_limit,
+            .megaflows = true,
+            .policy_generation = privd->dps[i].policy_generation,
+        };
+
+        d->pdp = &privd->dps[i];
+        d->index = i;
+        d->userspace = strcmp(type, "system") != 0;
+        int error = status_page_create(&v, &d->status, &eb);
+        if (error) {
+            LOG_ERR("%s: %s", dpif_name(d->pdp->dpif), eb.msg);
+            sup->n_dps = i;
+            supervisor_destroy(sup);
+            return error;
+        }
+        if (d->userspace) {
+            dpif_handlers_set(d->pdp->dpif, sup->n_handlers);
+            dpif_recv_set(d->pdp->dpif, true);
+        }
+        d->handlers = xcalloc(sup->n_handlers, sizeof *d->handlers);
+        d->revalidators = xcalloc(sup->n_revalidators,
+                                  sizeof *d->revalidators);
+        for (unsigned int j = 0; j < sup->n_handlers; j++) {
+            sup_worker_init(sup, d, &d->handlers[j], WORKER_ROLE_HANDLER, j);
+        }
+        for (unsigned int j = 0; j < sup->n_revalidators; j++) {
+            sup_worker_init(sup, d, &d->revalidators[j],
+                            WORKER_ROLE_REVALIDATOR, j);
+        }
+    }
+    SUP_FOR_EACH_WORKER (w, sup) {
+        sup_worker_spawn(w);
+    }
+    long long now = time_msec();
+    sup->next_report = now + SUPERVISOR_REPORT_INTERVAL_MSEC;
+    sup->next_status = now;
+    *supp = sup;
+    return 0;
+}
+
+void
+supervisor_destroy(struct supervisor *sup)
+{
+    if (!sup) {
+        return;
+    }
+    Dpif__Shutdown shutdown = DPIF__SHUTDOWN__INIT;
+    shutdown.reason = (char *) "dpifd is exiting";
+
+    for (size_t i = 0; i < sup->n_dps; i++) {
+        struct sup_dp *d = &sup->dps[i];
+        for (size_t j = 0; d->handlers && j < sup->n_handlers
+             + sup->n_revalidators; j++) {
+            struct sup_worker *w = sup_worker_at(sup, i, j);
+            if (w->state == SUP_UP) {
+                sup_send(w, IPC_SHUTDOWN, &shutdown.base, NULL, 0);
+            }
+            sup_worker_release(w);
+            sup_worker_clear_counters(w);
+            buf_uninit(&w->pending);
+        }
+        free(d->handlers);
+        free(d->revalidators);
+        status_page_destroy(d->status);
+    }
+    free(sup->dps);
+    op_batch_destroy(sup->batch);
+    buf_uninit(&sup->rx);
+    free(sup);
+}
+
+/* ----- introspection ----------------------------------------------------------------- */
+
+void
+proc_read_status(pid_t pid, uid_t *uidp, uint64_t *capp)
+{
+    char path[64], line[256];
+    FILE *f;
+
+    *uidp = (uid_t) -1;
+    *capp = 0;
+    snprintf(path, sizeof path, "/proc/%ld/status", (long) pid);
+    f = fopen(path, "re");
+    if (!f) {
+        return;
+    }
+    while (fgets(line, sizeof line, f)) {
+        unsigned long uid;
+        unsigned long long cap;
+        if (sscanf(line, "Uid: %lu", &uid) == 1) {
+            *uidp = (uid_t) uid;
+        } else if (sscanf(line, "CapEff: %llx", &cap) == 1) {
+            *capp = cap;
+        }
+    }
+    fclose(f);
+}
+
+void
+supervisor_for_each_proc(const struct supervisor *sup,
+                         void (*cb)(const struct proc_info *, void *aux),
+                         void *aux)
+{
+    if (sup->privd->spawner) {
+        struct proc_info info = {
+            .role = "spawner",
+            .pid = spawner_get_pid(sup->privd->spawner),
+            .last_exit_reason = "",
+        };
+        proc_read_status(info.pid, &info.uid, &info.cap_eff);
+        cb(&info, aux);
+    }
+    SUP_FOR_EACH_WORKER (w, sup) {
+        struct proc_info info = {
+            .role = sup_role_name(w),
+            .id = w->id,
+            .pid = w->pid,
+            .uid = (uid_t) -1,
+            .start_msec = w->start_msec,
+            .restarts = w->restarts,
+            .last_exit_reason = w->last_exit,
+        };
+        if (w->pid) {
+            proc_read_status(w->pid, &info.uid, &info.cap_eff);
+        }
+        cb(&info, aux);
+    }
+}
+
+void
+supervisor_request_reports(struct supervisor *sup)
+{
+    sup_send_report_requests(sup);
+}
+
+void
+supervisor_for_each_counter(const struct supervisor *sup,
+                            void (*cb)(const char *name, uint64_t value,
+                                       void *aux),
+                            void *aux)
+{
+    /* Sums by name: for each counter, add up the same name in every later
+     * worker unless an earlier worker already reported it. */
+    size_t n_workers = sup->n_dps * (sup->n_handlers + sup->n_revalidators);
+    for (size_t a = 0; a < n_workers; a++) {
+        const struct sup_worker *wa = sup_worker_at(
+            sup, a / (sup->n_handlers + sup->n_revalidators),
+            a % (sup->n_handlers + sup->n_revalidators));
+        for (size_t i = 0; i < wa->n_counters; i++) {
+            const char *name = wa->counters[i].name;
+            bool seen = false;
+            uint64_t sum = 0;
+
+            for (size_t b = 0; b < n_workers && !seen; b++) {
+                const struct sup_worker *wb = sup_worker_at(
+                    sup, b / (sup->n_handlers + sup->n_revalidators),
+                    b % (sup->n_handlers + sup->n_revalidators));
+                for (size_t j = 0; j < wb->n_counters; j++) {
+                    if (!strcmp(wb->counters[j].name, name)) {
+                        if (b < a) {
+                            seen = true;
+                        }
+                        sum += wb->counters[j].value;
+                        break;
+                    }
+                }
+            }
+            if (!seen) {
+                cb(name, sum, aux);
+            }
+        }
+    }
+}
+
+void
+supervisor_set_policy_generation(struct supervisor *sup, size_t dp,
+                                 uint64_t generation)
+{
+    if (dp < sup->n_dps) {
+        struct status_page_values v = *status_page_get(sup->dps[dp].status);
+        v.policy_generation = generation;
+        status_page_publish(sup->dps[dp].status, &v);
+    }
+}
+
+unsigned int
+supervisor_n_ready(const struct supervisor *sup)
+{
+    unsigned int n = 0;
+    SUP_FOR_EACH_WORKER (w, sup) {
+        n += w->state == SUP_UP;
+    }
+    return n;
+}

@@ -1,0 +1,179 @@
+/*
+ * supervisor.h — privd's side of the worker boundary.
+ *
+ * Overview
+ * ========
+ *
+ * For every open datapath the supervisor keeps N dpif-handlerd and M
+ * dpif-revald processes (the configured handlers and revalidators) running
+ * and is privd's only point of contact with them:
+ *
+ *   spawn      For each worker: a SOCK_SEQPACKET socketpair
+ *              (ipc_socketpair()); the worker's end goes to the spawner
+ *              (spawner_request(), privd/spawner.h), which starts the
+ *              binary from its fixed list with that end on
+ *              DPIF_WORKER_CONTROL_FD.  Spawner worker ids are global:
+ *              dp_index * IPC_MAX_WORKERS + index within the role.
+ *
+ *   handshake  The worker's first message must be a Hello within
+ *              SUPERVISOR_HELLO_TIMEOUT_MSEC: protocol version IPC_VERSION,
+ *              the role and id it was spawned as, and the peer pid from
+ *              SO_PEERCRED equal to the pid the spawner reported (Hello.pid
+ *              differing from it is only logged: pid namespaces).  Anything
+ *              else kills it.  The HelloReply carries the datapath, the
+ *              counts, batch size, flow limit, idle time, megaflows, the
+ *              policy generation and, attached, the shared-memory rings
+ *              (fresh for every incarnation: an old worker may have
+ *              corrupted the previous ones) and the datapath's status page:
+ *
+ *                  ring      privd end   handler  revalidator
+ *                  UPCALLS   producer    yes*     -
+ *                  OPS       consumer    yes      yes
+ *                  RESULTS   producer    yes      yes
+ *                  DUMP      producer    -        yes
+ *                  (* userspace datapaths only)
+ *
+ *              In socket-only mode (config worker-transport = socket) no
+ *              ring is created and the same frames travel on the socketpair.
+ *
+ *   ops        OpBatches are copied out of the ops ring (shm_ring_pop()
+ *              treats the worker's indices and lengths as hostile), decoded,
+ *              checked with the request table (privd/op-validate.h) and
+ *              executed; the OpResults go back on the results ring.  While
+ *              results cannot be delivered (ring full) no further batch of
+ *              that worker is taken: backpressure, never unbounded queues.
+ *              Each flow a handler created is announced (FlowAnnouncement)
+ *              to the revalidator owning ufid_shard(ufid, M).
+ *
+ *   upcalls    Userspace datapaths: upcalls of handler channel i
+ *              (dpif_recv()) are batched into UpcallBatches for handler i.
+ *
+ *   liveness   EOF on a worker's socket means it died (or closed it: it is
+ *              then killed).  The spawner reports every exit with its wait
+ *              status; the supervisor logs why ("killed by signal 9",
+ *              "exited with status 1") and restarts the worker after a
+ *              backoff: SUPERVISOR_BACKOFF_MIN_MSEC, doubling per restart up
+ *              to SUPERVISOR_BACKOFF_MAX_MSEC, back to the minimum once an
+ *              incarnation stayed up SUPERVISOR_BACKOFF_RESET_MSEC.
+ *
+ *   misbehaviour  A worker that sends malformed, truncated, oversized or
+ *              forbidden data (envelope rejections, undecodable records,
+ *              refused ops, messages of the wrong kind) gets a strike; at
+ *              cfg.malformed_limit strikes within cfg.malformed_window_ms
+ *              it is killed and respawned.  Ring corruption (shm_ring_pop()
+ *              EPROTO) kills it at once: the ring cannot be trusted again.
+ *              Killing goes through the spawner (privd may not signal
+ *              workers of another uid).
+ *
+ *   reports    Every SUPERVISOR_REPORT_INTERVAL_MSEC, and on
+ *              supervisor_request_reports(), each worker is sent a
+ *              ReportRequest; its CounterReport replaces the previous one
+ *              (names checked: [a-z0-9_], at most IPC_MAX_NAME).
+ *              supervisor_for_each_counter() sums them by name.
+ *
+ *   status     One status page per datapath (privd/status-page.h),
+ *              refreshed from the datapath's stats every
+ *              SUPERVISOR_STATUS_INTERVAL_MSEC.
+ *
+ * Counters: supervisor_worker_spawned, supervisor_spawn_failed,
+ * supervisor_worker_exited, supervisor_worker_killed,
+ * supervisor_hello_rejected, supervisor_hello_timeout,
+ * supervisor_malformed, supervisor_ring_corrupt,
+ * supervisor_unexpected_msg, supervisor_bad_report,
+ * supervisor_results_backlog, supervisor_announce_dropped,
+ * supervisor_upcalls_sent, supervisor_upcalls_dropped.
+ *
+ * Use from privd's main loop:
+ *
+ *     supervisor_create(&privd, &privd.supervisor);   -- spawns everyone
+ *     for (;;) {
+ *         supervisor_run(privd.supervisor);
+ *         ...
+ *         supervisor_wait(privd.supervisor, &poller);
+ *         poller_block(&poller);
+ *     }
+ *     supervisor_destroy(privd.supervisor);           -- before the spawner
+ *
+ * Ownership: the supervisor borrows 'privd' (its configuration, datapaths
+ * and spawner), which must outlive it; it owns the workers' sockets, rings
+ * and status pages.  Single-threaded.
+ */
+#ifndef PRIVD_SUPERVISOR_H
+#define PRIVD_SUPERVISOR_H 1
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/util.h"
+
+struct poller;
+struct privd;
+struct supervisor;
+
+#define SUPERVISOR_BACKOFF_MIN_MSEC 100
+#define SUPERVISOR_BACKOFF_MAX_MSEC 10000
+#define SUPERVISOR_BACKOFF_RESET_MSEC 60000
+#define SUPERVISOR_HELLO_TIMEOUT_MSEC 10000
+#define SUPERVISOR_REPORT_INTERVAL_MSEC 5000
+#define SUPERVISOR_STATUS_INTERVAL_MSEC 1000
+
+/* One process, for "dpifctl procs".  Strings are owned by the supervisor
+ * and valid during the callback only. */
+struct proc_info {
+    const char *role;           /* "handler", "revalidator", "spawner". */
+    unsigned id;                /* Worker id (spawner worker id). */
+    pid_t pid;                  /* 0 while not running. */
+    uid_t uid;                  /* From /proc/PID/status; -1 if unknown. */
+    uint64_t cap_eff;           /* CapEff from /proc/PID/status. */
+    long long start_msec;       /* time_msec() of the last start. */
+    unsigned restarts;          /* Restarts so far. */
+    const char *last_exit_reason; /* Why it last died, or "". */
+};
+
+/* Creates the supervisor for 'privd' (whose datapaths are open and whose
+ * spawner runs) and spawns every worker.  Returns 0 or a positive errno
+ * (a status page or spawn setup that failed outright; a worker that fails
+ * to start is retried with backoff, not an error). */
+int supervisor_create(struct privd *privd, struct supervisor **supp);
+
+/* Does all pending work without blocking: spawner exit reports, worker
+ * messages, op batches, upcalls, restarts, timers. */
+void supervisor_run(struct supervisor *);
+
+/* Registers in 'p' what would give supervisor_run() work. */
+void supervisor_wait(struct supervisor *, struct poller *p);
+
+/* Tells every worker to shut down, closes their sockets and frees the
+ * supervisor.  The workers exit on EOF.  NULL is fine. */
+void supervisor_destroy(struct supervisor *);
+
+/* Calls 'cb' for every worker (and the spawner). */
+void supervisor_for_each_proc(const struct supervisor *,
+                              void (*cb)(const struct proc_info *,
+                                         void *aux),
+                              void *aux);
+
+/* Reads the real uid and CapEff of process 'pid' from /proc/PID/status;
+ * (uid_t) -1 and 0 when it cannot be read. */
+void proc_read_status(pid_t pid, uid_t *uidp, uint64_t *capp);
+
+/* Asks every running worker for a CounterReport now. */
+void supervisor_request_reports(struct supervisor *);
+
+/* Calls 'cb' once per counter name reported by any worker, with the sum
+ * over the workers' latest reports, in no particular order. */
+void supervisor_for_each_counter(const struct supervisor *,
+                                 void (*cb)(const char *name, uint64_t value,
+                                            void *aux),
+                                 void *aux);
+
+/* Publishes a new policy generation for datapath index 'dp' in the status
+ * page (the PolicyUpdate itself is the policy module's). */
+void supervisor_set_policy_generation(struct supervisor *, size_t dp,
+                                      uint64_t generation);
+
+/* Number of workers fully up (handshake done), for tests and waits. */
+unsigned int supervisor_n_ready(const struct supervisor *);
+
+#endif /* supervisor.h */

@@ -1,0 +1,280 @@
+/*
+ * dpif-evil-worker — a hostile dpif-handlerd for test_worker_protocol.
+ *
+ * It is started by the real spawner as a handler, enters the real sandbox,
+ * and then speaks the worker protocol by hand (not through common/worker.h)
+ * so that it can break every rule on purpose, in this order:
+ *
+ *   socket  1. a datagram with a bad magic
+ *           2. a truncated frame (header promises more than is sent)
+ *           3. a HelloReply (a type only privd may send)
+ *   ring    4. an OpBatch of IPC_MAX_BATCH + 1 ops      -> E2BIG
+ *           5. a forbidden op (FLOW_DEL from a handler)  -> EPERM
+ *           6. a FLOW_PUT with a malformed key           -> EINVAL
+ *           7. a record that is not a frame at all
+ *           8. one valid FLOW_PUT create                 -> 0
+ *           9. ring indices pointing outside the ring    -> killed
+ *
+ * Each result (4, 5, 6, 8) is checked against the expected errno and
+ * reason; on a mismatch the worker exits with status 10 + step, so that
+ * the test sees which step failed.  After step 9 it waits to be killed.
+ * With a low malformed-limit in privd it is killed earlier, at the limit.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/flow.h"
+#include "common/ipc.h"
+#include "common/odp-actions.h"
+#include "common/odp-key.h"
+#include "common/sandbox.h"
+#include "common/shm-ring.h"
+#include "common/ufid.h"
+#include "common/worker.h"
+#include "proto/worker.pb-c.h"
+
+static struct ipc_conn conn;
+static struct shm_ring *ops_ring, *results_ring;
+static uint8_t *ops_raw;          /* Raw mapping of the ops ring memfd. */
+static uint64_t ops_capacity;
+
+static void
+die(int status, const char *what, const struct errbuf *eb)
+{
+    fprintf(stderr, "dpif-evil-worker: %s: %s\n", what, eb ? eb->msg : "");
+    exit(status);
+}
+
+static void
+handshake(unsigned int id)
+{
+    struct errbuf eb = { "" };
+    Dpif__Hello hello = DPIF__HELLO__INIT;
+    struct ipc_msg m;
+
+    hello.protocol_version = IPC_VERSION;
+    hello.role = DPIF__WORKER_ROLE__WORKER_ROLE_HANDLER;
+    hello.worker_id = id;
+    hello.pid = (uint32_t) getpid();
+    if (ipc_send(&conn, IPC_HELLO, 1, &hello.base, NULL, 0, &eb)
+        || ipc_recv(&conn, &m, &eb) || m.hdr.type != IPC_HELLO_REPLY) {
+        die(2, "handshake", &eb);
+    }
+    const Dpif__HelloReply *r = (const Dpif__HelloReply *) m.msg;
+    for (size_t i = 0; i < r->n_rings; i++) {
+        const Dpif__RingDesc *d = r->rings[i];
+        int memfd, defd, sefd;
+        if (ipc_msg_take_fd(&m, d->memfd, &memfd, &eb)
+            || ipc_msg_take_fd(&m, d->data_eventfd, &defd, &eb)
+            || ipc_msg_take_fd(&m, d->space_eventfd, &sefd, &eb)) {
+            die(2, "ring fds", &eb);
+        }
+        if (d->use == DPIF__RING_USE__RING_USE_OPS) {
+            ops_raw = mmap(NULL, SHM_RING_HEADER_SIZE + d->capacity,
+                           PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+            ops_capacity = d->capacity;
+            if (ops_raw == MAP_FAILED
+                || shm_ring_attach(SHM_RING_PRODUCER, memfd, defd, sefd,
+                                   d->capacity, IPC_MAX_FRAME, &ops_ring,
+                                   &eb)) {
+                die(2, "ops ring", &eb);
+            }
+        } else if (d->use == DPIF__RING_USE__RING_USE_RESULTS) {
+            if (shm_ring_attach(SHM_RING_CONSUMER, memfd, defd, sefd,
+                                d->capacity, IPC_MAX_FRAME, &results_ring,
+                                &eb)) {
+                die(2, "results ring", &eb);
+            }
+        } else {
+            close(memfd);
+            close(defd);
+            close(sefd);
+        }
+    }
+    ipc_msg_destroy(&m);
+    if (!ops_ring || !results_ring) {
+        die(2, "no ops or results ring", NULL);
+    }
+}
+
+static void
+push_frame(const void *frame, size_t size)
+{
+    struct errbuf eb = { "" };
+    if (shm_ring_push(ops_ring, frame, size, &eb)) {
+        die(3, "push", &eb);
+    }
+}
+
+static void
+push_batch(Dpif__Op **ops, size_t n)
+{
+    Dpif__OpBatch batch = DPIF__OP_BATCH__INIT;
+    struct errbuf eb = { "" };
+    struct buf frame;
+
+    batch.batch_id = n;
+    batch.ops = ops;
+    batch.n_ops = n;
+    buf_init(&frame, 0);
+    if (ipc_frame_pack(IPC_OP_BATCH, 1, &batch.base, &frame, &eb)) {
+        die(3, "pack", &eb);
+    }
+    push_frame(frame.data, frame.size);
+    buf_uninit(&frame);
+}
+
+/* Waits for the next OpResults and checks its first result. */
+static void
+expect_result(int step, uint32_t error, const char *reason)
+{
+    struct errbuf eb = { "" };
+    struct buf rec;
+    struct ipc_msg m;
+
+    buf_init(&rec, 0);
+    for (int i = 0; i < 500; i++) {
+        int e = shm_ring_pop(results_ring, &rec, &eb);
+        if (!e) {
+            break;
+        } else if (e != EAGAIN) {
+            die(10 + step, "results ring", &eb);
+        }
+        poll(NULL, 0, 10);
+    }
+    if (!rec.size || ipc_frame_decode(rec.data, rec.size,
+                                      IPC_TYPE_BIT(IPC_OP_RESULTS), &m, &eb)) {
+        die(10 + step, "no results", &eb);
+    }
+    const Dpif__OpResults *r = (const Dpif__OpResults *) m.msg;
+    if (!r->n_results || r->results[0]->error != error
+        || (reason && (!r->results[0]->reason
+                       || !strstr(r->results[0]->reason, reason)))) {
+        fprintf(stderr, "step %d: got %u \"%s\"\n", step,
+                r->n_results ? r->results[0]->error : 999,
+                r->n_results && r->results[0]->reason
+                ? r->results[0]->reason : "");
+        exit(10 + step);
+    }
+    ipc_msg_destroy(&m);
+    buf_uninit(&rec);
+}
+
+int
+main(int argc, char *argv[])
+{
+    enum worker_role role;
+    unsigned int id;
+    struct errbuf eb = { "" };
+    const int keep[] = { DPIF_WORKER_CONTROL_FD };
+
+    if (worker_parse_args(argc, argv, &role, &id, &eb)) {
+        die(2, "args", &eb);
+    }
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd)) {
+        die(2, "getcwd", NULL);
+    }
+    struct sandbox_config cfg = {
+        .user = DPIFD_WORKER_USER, .root_dir = cwd, .role = role,
+        .expect_root = geteuid() == 0, .keep_fds = keep, .n_keep_fds = 1,
+    };
+    struct sandbox_report report;
+    if (sandbox_enter_worker(&cfg, &report, &eb)) {
+        die(2, "sandbox", &eb);
+    }
+    ipc_conn_init(&conn, DPIF_WORKER_CONTROL_FD, IPC_ACCEPT_FROM_PRIVD);
+    handshake(id);
+
+    /* 1-3: the socket. */
+    uint8_t junk[32];
+    memset(junk, 0x5a, sizeof junk);
+    send(conn.fd, junk, sizeof junk, 0);
+    uint32_t hdr[4] = { IPC_MAGIC, IPC_VERSION | IPC_OP_BATCH << 16, 100, 2 };
+    send(conn.fd, hdr, sizeof hdr, 0);
+    Dpif__ReportRequest rr = DPIF__REPORT_REQUEST__INIT;
+    struct buf frame;
+    buf_init(&frame, 0);
+    ipc_frame_pack(IPC_REPORT_REQUEST, 3, &rr.base, &frame, &eb);
+    send(conn.fd, frame.data, frame.size, 0);
+
+    /* Ingredients of the ops. */
+    struct flow f;
+    struct buf key, actions;
+    union ufid ufid;
+    memset(&f, 0, sizeof f);
+    f.in_port = 1;
+    f.dl_type = htons(0x0800);
+    f.nw_dst = htonl(0x0a000063);
+    buf_init(&key, 0);
+    buf_init(&actions, 0);
+    odp_key_from_flow(&key, &f, NULL);
+    odp_put_output(&actions, 2);
+    ufid_from_key(key.data, key.size, NULL, 0, &ufid);
+    Dpif__FlowPut put = DPIF__FLOW_PUT__INIT;
+    put.key.data = key.data;
+    put.key.len = key.size;
+    put.actions.data = actions.data;
+    put.actions.len = actions.size;
+    put.ufid.data = (uint8_t *) &ufid;
+    put.ufid.len = sizeof ufid;
+    put.has_create = put.create = true;
+    Dpif__Op put_op = DPIF__OP__INIT;
+    put_op.op_case = DPIF__OP__OP_FLOW_PUT;
+    put_op.flow_put = &put;
+
+    /* 4: too many ops. */
+    Dpif__Op *many[IPC_MAX_BATCH + 1];
+    for (size_t i = 0; i < IPC_MAX_BATCH + 1; i++) {
+        many[i] = &put_op;
+    }
+    push_batch(many, IPC_MAX_BATCH + 1);
+    expect_result(4, E2BIG, "65 ops");
+
+    /* 5: a delete from a handler. */
+    Dpif__FlowDel del = DPIF__FLOW_DEL__INIT;
+    del.id_case = DPIF__FLOW_DEL__ID_UFID;
+    del.ufid = put.ufid;
+    Dpif__Op del_op = DPIF__OP__INIT;
+    del_op.op_case = DPIF__OP__OP_FLOW_DEL;
+    del_op.flow_del = &del;
+    Dpif__Op *one[1] = { &del_op };
+    push_batch(one, 1);
+    expect_result(5, EPERM, "not allowed for handlers");
+
+    /* 6: a malformed key. */
+    uint32_t bad_key[2] = { 0x7fff0008, 0 };
+    Dpif__FlowPut bad = put;
+    bad.key.data = (uint8_t *) bad_key;
+    bad.key.len = sizeof bad_key;
+    Dpif__Op bad_op = DPIF__OP__INIT;
+    bad_op.op_case = DPIF__OP__OP_FLOW_PUT;
+    bad_op.flow_put = &bad;
+    one[0] = &bad_op;
+    push_batch(one, 1);
+    expect_result(6, EINVAL, "malformed key");
+
+    /* 7: not a frame. */
+    push_frame(junk, sizeof junk);
+
+    /* 8: one valid create. */
+    one[0] = &put_op;
+    push_batch(one, 1);
+    expect_result(8, 0, NULL);
+
+    /* 9: a head far beyond the ring. */
+    _Atomic uint64_t *head = (_Atomic uint64_t *) (void *) (ops_raw + 64);
+    *head += ops_capacity * 4;
+    for (;;) {
+        poll(NULL, 0, 1000);
+    }
+}

@@ -1,0 +1,379 @@
+/*
+ * test_worker_protocol — privd's supervisor, in this process, against real
+ * worker processes started by the real spawner on a dummy datapath:
+ *
+ *   - hostile_worker_is_refused_and_killed: dpif-evil-worker (see
+ *     helpers/evil_worker.c) sends malformed, truncated, forbidden and
+ *     oversized requests, then points its ops ring's head outside the
+ *     ring; each is refused with its reason and counter, only its one
+ *     valid flow is installed, it is killed for the ring and respawned
+ *     after the backoff, and this process (privd) carries on;
+ *   - malformed_limit_kills: with malformed-limit 3 the same worker is
+ *     killed at its third malformed message;
+ *   - real_workers_serve_and_restart: dpif-handlerd and dpif-revald start,
+ *     complete the handshake, get an injected packet's upcall, report
+ *     counters; kill -9 of the handler is logged with its reason and
+ *     answered by a restart after the backoff; as root, /proc/PID/status
+ *     shows the drop (Uid not 0 and not ours, no capabilities at all,
+ *     NoNewPrivs 1, Seccomp 2);
+ *   - workers_exit_when_privd_dies: a forked privd is SIGKILLed; its
+ *     workers are gone within a second.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../unit/helpers/proc_status.h"
+#include "common/counters.h"
+#include "common/poller.h"
+#include "common/sandbox.h"
+#include "common/timeval.h"
+#include "privd/dpif.h"
+#include "privd/privd.h"
+#include "privd/spawner.h"
+#include "privd/supervisor.h"
+
+/* One in-process privd. */
+struct fixture {
+    struct privd privd;         /* Context handed to the supervisor. */
+    struct privd_dp dp;         /* Its one datapath. */
+    struct supervisor *sup;     /* Owned. */
+};
+
+static void
+fixture_start(struct fixture *fx, const char *dp_name,
+              const char *handler_path, unsigned int malformed_limit)
+{
+    struct spawner_config scfg = {
+        .handler_path = handler_path,
+        .revalidator_path = TEST_REVALD,
+        .max_worker_id = IPC_MAX_WORKERS,
+    };
+    struct errbuf eb = { "" };
+    uint32_t port_no;
+
+    memset(fx, 0, sizeof *fx);
+    config_init_defaults(&fx->privd.cfg);
+    fx->privd.cfg.n_handlers = 1;
+    fx->privd.cfg.n_revalidators = 1;
+    fx->privd.cfg.malformed_limit = malformed_limit;
+    assert_int_equal(dpif_create_and_open(dp_name, "dummy", &fx->dp.dpif), 0);
+    for (int i = 1; i <= 2; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "%sp%d", dp_name, i);
+        port_no = UINT32_MAX;
+        assert_int_equal(dpif_port_add(fx->dp.dpif, name, "dummy", &port_no),
+                         0);
+    }
+    fx->privd.dps = &fx->dp;
+    fx->privd.n_dps = 1;
+    if (spawner_start(&scfg, &fx->privd.spawner, &eb)) {
+        fail_msg("spawner_start: %s", eb.msg);
+    }
+    assert_int_equal(supervisor_create(&fx->privd, &fx->sup), 0);
+}
+
+static void
+fixture_stop(struct fixture *fx)
+{
+    supervisor_destroy(fx->sup);
+    spawner_destroy(fx->privd.spawner);
+    dpif_delete(fx->dp.dpif);
+    dpif_close(fx->dp.dpif);
+    config_destroy(&fx->privd.cfg);
+}
+
+/* One iteration of privd's loop, waking at least every 20 ms. */
+static void
+fixture_step(struct fixture *fx)
+{
+    struct poller p;
+
+    dpif_run(fx->dp.dpif);
+    supervisor_run(fx->sup);
+    poller_clear(&p);
+    supervisor_wait(fx->sup, &p);
+    dpif_wait(fx->dp.dpif, &p);
+    poller_timer_wait(&p, time_msec() + 20);
+    poller_block(&p);
+}
+
+/* Snapshot of one worker's proc_info. */
+struct proc_snap {
+    const char *role;           /* Which role to look for. */
+    pid_t pid;
+    uid_t uid;
+    uint64_t cap_eff;
+    long long start_msec;
+    unsigned restarts;
+    char reason[256];
+};
+
+static void
+snap_cb(const struct proc_info *info, void *s_)
+{
+    struct proc_snap *s = s_;
+    if (!strcmp(info->role, s->role)) {
+        s->pid = info->pid;
+        s->uid = info->uid;
+        s->cap_eff = info->cap_eff;
+        s->start_msec = info->start_msec;
+        s->restarts = info->restarts;
+        snprintf(s->reason, sizeof s->reason, "%s", info->last_exit_reason);
+    }
+}
+
+static struct proc_snap
+snap(const struct fixture *fx, const char *role)
+{
+    struct proc_snap s = { .role = role };
+    supervisor_for_each_proc(fx->sup, snap_cb, &s);
+    return s;
+}
+
+/* Steps until 'cond' holds or 'msec' pass; returns whether it held. */
+#define STEP_UNTIL(FX, MSEC, COND)                                        \
+    ({                                                                    \
+        long long deadline_ = time_msec() + (MSEC);                       \
+        while (!(COND) && time_msec() < deadline_) {                      \
+            fixture_step(FX);                                             \
+        }                                                                 \
+        (COND);                                                           \
+    })
+
+static uint64_t
+n_flows(struct fixture *fx)
+{
+    struct dpif_dp_stats stats;
+    assert_int_equal(dpif_get_dp_stats(fx->dp.dpif, &stats), 0);
+    return stats.n_flows;
+}
+
+static int
+setup(void **state)
+{
+    struct errbuf eb = { "" };
+
+    /* Workers started as root chroot into their working directory. */
+    if (geteuid() == 0) {
+        if (!test_ensure_user(DPIFD_WORKER_USER)
+            || sandbox_prepare_root(TEST_EMPTY_ROOT, &eb)) {
+            fprintf(stderr, "setup: %s\n", eb.msg);
+            return -1;
+        }
+        if (chdir(TEST_EMPTY_ROOT)) {
+            return -1;
+        }
+    }
+    *state = NULL;
+    return 0;
+}
+
+static void
+hostile_worker_is_refused_and_killed(void **state)
+{
+    struct fixture fx;
+    const char *counters[] = {
+        "ipc_rx_bad_magic", "ipc_rx_length_mismatch",
+        "ipc_rx_unexpected_type", "op_rejected_batch_too_long",
+        "op_rejected_role", "op_rejected_key", "supervisor_ring_corrupt",
+    };
+    uint64_t before[ARRAY_SIZE(counters)];
+
+    (void) state;
+    for (size_t i = 0; i < ARRAY_SIZE(counters); i++) {
+        before[i] = counter_get(counters[i]);
+    }
+    fixture_start(&fx, "wpdp0", TEST_EVIL_WORKER, 10);
+
+    assert_true(STEP_UNTIL(&fx, 10000, snap(&fx, "handler").reason[0]));
+    struct proc_snap h = snap(&fx, "handler");
+    if (!strstr(h.reason, "killed by signal 9")
+        || !strstr(h.reason, "ops ring")) {
+        fail_msg("unexpected end of the hostile worker: %s", h.reason);
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(counters); i++) {
+        if (counter_get(counters[i]) <= before[i]) {
+            fail_msg("counter %s did not count", counters[i]);
+        }
+    }
+    assert_int_equal(n_flows(&fx), 1);   /* Only the valid create. */
+
+    /* Respawned after the backoff; privd (this process) is fine. */
+    long long died = time_msec();
+    assert_true(STEP_UNTIL(&fx, 5000, snap(&fx, "handler").restarts >= 1
+                           && snap(&fx, "handler").pid));
+    assert_true(snap(&fx, "handler").start_msec - died
+                >= SUPERVISOR_BACKOFF_MIN_MSEC - 20);
+    fixture_stop(&fx);
+}
+
+static void
+malformed_limit_kills(void **state)
+{
+    struct fixture fx;
+
+    (void) state;
+    fixture_start(&fx, "wpdp1", TEST_EVIL_WORKER, 3);
+    assert_true(STEP_UNTIL(&fx, 10000, snap(&fx, "handler").reason[0]));
+    struct proc_snap h = snap(&fx, "handler");
+    if (!strstr(h.reason, "3 malformed messages")) {
+        fail_msg("unexpected end: %s", h.reason);
+    }
+    assert_int_equal(n_flows(&fx), 0);
+    fixture_stop(&fx);
+}
+
+/* Looks for counter 'name' among the workers' reports. */
+struct counter_find {
+    const char *name;
+    uint64_t value;
+    bool found;
+};
+
+static void
+counter_find_cb(const char *name, uint64_t value, void *f_)
+{
+    struct counter_find *f = f_;
+    if (!strcmp(name, f->name)) {
+        f->found = true;
+        f->value = value;
+    }
+}
+
+static uint64_t
+worker_counter(struct fixture *fx, const char *name)
+{
+    struct counter_find f = { name, 0, false };
+    supervisor_for_each_counter(fx->sup, counter_find_cb, &f);
+    return f.value;
+}
+
+static void
+check_dropped(pid_t pid)
+{
+    if (geteuid() != 0) {
+        assert_int_equal(proc_status_long(pid, "NoNewPrivs"), 1);
+        assert_int_equal(proc_status_long(pid, "Seccomp"), 2);
+        return;
+    }
+    char uid[128];
+    assert_true(proc_status_field(pid, "Uid", uid, sizeof uid));
+    assert_true(strtoul(uid, NULL, 10) != 0);
+    assert_true(strtoul(uid, NULL, 10) != (unsigned long) getuid());
+    assert_int_equal(proc_status_hex(pid, "CapEff"), 0);
+    assert_int_equal(proc_status_hex(pid, "CapPrm"), 0);
+    assert_int_equal(proc_status_hex(pid, "CapBnd"), 0);
+    assert_int_equal(proc_status_long(pid, "NoNewPrivs"), 1);
+    assert_int_equal(proc_status_long(pid, "Seccomp"), 2);
+}
+
+static void
+real_workers_serve_and_restart(void **state)
+{
+    struct fixture fx;
+    uint8_t frame[60];
+
+    (void) state;
+    fixture_start(&fx, "wpdp2", TEST_HANDLERD, 10);
+    assert_true(STEP_UNTIL(&fx, 10000, supervisor_n_ready(fx.sup) == 2));
+
+    struct proc_snap h = snap(&fx, "handler");
+    struct proc_snap r = snap(&fx, "revalidator");
+    check_dropped(h.pid);
+    check_dropped(r.pid);
+    assert_int_equal(h.cap_eff, 0);
+
+    /* A packet that misses reaches the handler as an upcall. */
+    memset(frame, 0, sizeof frame);
+    memcpy(frame, "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x08\x06",
+           14);
+    assert_int_equal(dpif_packet_inject(fx.dp.dpif, 1, frame, sizeof frame),
+                     0);
+    assert_true(STEP_UNTIL(&fx, 3000,
+                           counter_get("supervisor_upcalls_sent") > 0));
+    supervisor_request_reports(fx.sup);
+    assert_true(STEP_UNTIL(&fx, 5000,
+                           worker_counter(&fx, "handler_upcalls_received")
+                           >= 1));
+
+    /* kill -9: restarted after the backoff, the reason logged. */
+    assert_int_equal(kill(h.pid, SIGKILL), 0);
+    long long killed = time_msec();
+    assert_true(STEP_UNTIL(&fx, 5000, snap(&fx, "handler").restarts >= 1
+                           && supervisor_n_ready(fx.sup) == 2));
+    struct proc_snap h2 = snap(&fx, "handler");
+    assert_int_not_equal(h2.pid, h.pid);
+    assert_non_null(strstr(h2.reason, "killed by signal 9"));
+    assert_true(h2.start_msec - killed >= SUPERVISOR_BACKOFF_MIN_MSEC - 20);
+    fixture_stop(&fx);
+}
+
+static void
+workers_exit_when_privd_dies(void **state)
+{
+    int pipefd[2];
+    pid_t pids[2];
+
+    (void) state;
+    assert_int_equal(pipe(pipefd), 0);
+    pid_t privd = fork();
+    assert_true(privd >= 0);
+    if (!privd) {
+        struct fixture fx;
+        fixture_start(&fx, "wpdp3", TEST_HANDLERD, 10);
+        if (!STEP_UNTIL(&fx, 10000, supervisor_n_ready(fx.sup) == 2)) {
+            _exit(1);
+        }
+        pid_t p[2] = { snap(&fx, "handler").pid,
+                       snap(&fx, "revalidator").pid };
+        if (write(pipefd[1], p, sizeof p) != sizeof p) {
+            _exit(1);
+        }
+        for (;;) {
+            fixture_step(&fx);
+        }
+    }
+    close(pipefd[1]);
+    assert_int_equal(read(pipefd[0], pids, sizeof pids), sizeof pids);
+    assert_int_equal(kill(privd, SIGKILL), 0);
+    assert_int_equal(waitpid(privd, NULL, 0), privd);
+    long long deadline = time_msec() + 1000;
+    for (int i = 0; i < 2; i++) {
+        char st[64];
+        while (time_msec() < deadline
+               && proc_status_field(pids[i], "State", st, sizeof st)
+               && st[0] != 'Z') {
+            usleep(10000);
+        }
+        bool alive = proc_status_field(pids[i], "State", st, sizeof st)
+                     && st[0] != 'Z';
+        if (alive) {
+            kill(pids[i], SIGKILL);
+            fail_msg("worker %ld outlived privd by a second", (long) pids[i]);
+        }
+    }
+    close(pipefd[0]);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(hostile_worker_is_refused_and_killed),
+        cmocka_unit_test(malformed_limit_kills),
+        cmocka_unit_test(real_workers_serve_and_restart),
+        cmocka_unit_test(workers_exit_when_privd_dies),
+    };
+    signal(SIGPIPE, SIG_IGN);
+    return cmocka_run_group_tests(tests, setup, NULL);
+}

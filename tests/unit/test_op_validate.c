@@ -1,0 +1,697 @@
+/* Unit tests for privd/op-validate.c, the request table, on a dummy
+ * datapath with ports 1 and 2 and two handler channels: every rule of the
+ * table and every malformed case, each refused with its reason and
+ * counter, with nothing installed. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/counters.h"
+#include "common/flow.h"
+#include "common/odp-actions.h"
+#include "common/odp-key.h"
+#include "common/ufid.h"
+#include "privd/dpif.h"
+#include "privd/op-validate.h"
+
+#define DP_NAME "opv0"
+
+/* The fixture: the datapath, a batch and the wire-level op being built. */
+struct fixture {
+    struct dpif *dpif;          /* Dummy datapath (owned). */
+    struct op_batch *batch;     /* Scratch batch (owned). */
+    struct buf key, mask, actions; /* Bytes the ops point at. */
+    uint8_t packet[64];         /* An Execute packet. */
+    union ufid ufid;            /* The op's UFID. */
+    Dpif__FlowPut put;
+    Dpif__FlowDel del;
+    Dpif__Execute exec;
+    Dpif__FlowGet get;
+    Dpif__Op op;
+    Dpif__Op *ops[IPC_MAX_BATCH + 1];
+    Dpif__OpBatch msg;
+    struct op_context handler;  /* Handler 0's context. */
+    struct op_context reval;    /* The revalidator owning 'ufid'. */
+};
+
+static void
+make_flow(struct flow *f, uint32_t in_port)
+{
+    memset(f, 0, sizeof *f);
+    f->in_port = in_port;
+    f->dl_src = (struct eth_addr) { { 0x02, 0, 0, 0, 0, 0x01 } };
+    f->dl_dst = (struct eth_addr) { { 0x02, 0, 0, 0, 0, 0x02 } };
+    f->dl_type = htons(0x0800);
+    f->nw_src = htonl(0x0a000001);
+    f->nw_dst = htonl(0x0a000002);
+    f->nw_proto = 17;
+    f->nw_ttl = 64;
+}
+
+static int
+setup(void **state)
+{
+    struct fixture *fx = calloc(1, sizeof *fx);
+    uint32_t port_no;
+    struct flow f;
+
+    assert_int_equal(dpif_create_and_open(DP_NAME, "dummy", &fx->dpif), 0);
+    port_no = UINT32_MAX;
+    assert_int_equal(dpif_port_add(fx->dpif, "ov1", "dummy", &port_no), 0);
+    port_no = UINT32_MAX;
+    assert_int_equal(dpif_port_add(fx->dpif, "ov2", "dummy", &port_no), 0);
+    assert_int_equal(dpif_recv_set(fx->dpif, true), 0);
+    assert_int_equal(dpif_handlers_set(fx->dpif, 2), 0);
+    fx->batch = op_batch_create();
+
+    buf_init(&fx->key, 0);
+    buf_init(&fx->mask, 0);
+    buf_init(&fx->actions, 0);
+    make_flow(&f, 1);
+    assert_int_equal(odp_key_from_flow(&fx->key, &f, NULL), 0);
+    odp_put_output(&fx->actions, 2);
+    memset(fx->packet, 0xab, sizeof fx->packet);
+    ufid_from_key(fx->key.data, fx->key.size, NULL, 0, &fx->ufid);
+
+    fx->handler = (struct op_context) {
+        .dpif = fx->dpif, .role = WORKER_ROLE_HANDLER, .worker_index = 0,
+        .n_revalidators = 2, .batch_size = 50,
+    };
+    fx->reval = (struct op_context) {
+        .dpif = fx->dpif, .role = WORKER_ROLE_REVALIDATOR,
+        .worker_index = ufid_shard(&fx->ufid, 2), .n_revalidators = 2,
+        .batch_size = 50,
+    };
+    *state = fx;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fixture *fx = *state;
+
+    op_batch_destroy(fx->batch);
+    buf_uninit(&fx->key);
+    buf_uninit(&fx->mask);
+    buf_uninit(&fx->actions);
+    assert_int_equal(dpif_delete(fx->dpif), 0);
+    dpif_close(fx->dpif);
+    free(fx);
+    return 0;
+}
+
+static ProtobufCBinaryData
+bin(const void *data, size_t len)
+{
+    return (ProtobufCBinaryData) { .len = len, .data = (uint8_t *) data };
+}
+
+/* Makes fx->op a handler-style FLOW_PUT create of the fixture's flow. */
+static Dpif__Op *
+put_op(struct fixture *fx, bool create, bool modify)
+{
+    dpif__flow_put__init(&fx->put);
+    fx->put.key = bin(fx->key.data, fx->key.size);
+    fx->put.actions = bin(fx->actions.data, fx->actions.size);
+    fx->put.ufid = bin(&fx->ufid, sizeof fx->ufid);
+    fx->put.has_create = create;
+    fx->put.create = create;
+    fx->put.has_modify = modify;
+    fx->put.modify = modify;
+    dpif__op__init(&fx->op);
+    fx->op.op_case = DPIF__OP__OP_FLOW_PUT;
+    fx->op.flow_put = &fx->put;
+    return &fx->op;
+}
+
+static Dpif__Op *
+exec_op(struct fixture *fx, size_t packet_len)
+{
+    dpif__execute__init(&fx->exec);
+    fx->exec.key = bin(fx->key.data, fx->key.size);
+    fx->exec.packet = bin(fx->packet, packet_len);
+    fx->exec.actions = bin(fx->actions.data, fx->actions.size);
+    dpif__op__init(&fx->op);
+    fx->op.op_case = DPIF__OP__OP_EXECUTE;
+    fx->op.execute = &fx->exec;
+    return &fx->op;
+}
+
+static Dpif__Op *
+del_op(struct fixture *fx)
+{
+    dpif__flow_del__init(&fx->del);
+    fx->del.id_case = DPIF__FLOW_DEL__ID_UFID;
+    fx->del.ufid = bin(&fx->ufid, sizeof fx->ufid);
+    dpif__op__init(&fx->op);
+    fx->op.op_case = DPIF__OP__OP_FLOW_DEL;
+    fx->op.flow_del = &fx->del;
+    return &fx->op;
+}
+
+static Dpif__Op *
+get_op(struct fixture *fx)
+{
+    dpif__flow_get__init(&fx->get);
+    fx->get.id_case = DPIF__FLOW_GET__ID_UFID;
+    fx->get.ufid = bin(&fx->ufid, sizeof fx->ufid);
+    dpif__op__init(&fx->op);
+    fx->op.op_case = DPIF__OP__OP_FLOW_GET;
+    fx->op.flow_get = &fx->get;
+    return &fx->op;
+}
+
+/* Runs fx->op alone as a batch for 'ctx'; returns its result. */
+static const Dpif__OpResult *
+run_one(struct fixture *fx, const struct op_context *ctx)
+{
+    static Dpif__OpResults results;
+
+    dpif__op_batch__init(&fx->msg);
+    fx->ops[0] = &fx->op;
+    fx->msg.ops = fx->ops;
+    fx->msg.n_ops = 1;
+    fx->msg.batch_id = 7;
+    op_batch_clear(fx->batch);
+    op_batch_check(fx->batch, ctx, &fx->msg);
+    op_batch_execute(fx->batch, ctx->dpif);
+    op_batch_to_results(fx->batch, &results);
+    assert_int_equal(results.batch_id, 7);
+    assert_int_equal(results.n_results, 1);
+    return results.results[0];
+}
+
+static uint64_t
+n_flows(const struct fixture *fx)
+{
+    struct dpif_dp_stats stats;
+    assert_int_equal(dpif_get_dp_stats(fx->dpif, &stats), 0);
+    return stats.n_flows;
+}
+
+/* Asserts that fx->op is refused for 'ctx' with 'error', a reason
+ * containing 'reason', one more count of 'counter', and no flow added. */
+static void
+assert_refused(struct fixture *fx, const struct op_context *ctx, int error,
+               const char *reason, const char *counter)
+{
+    uint64_t before = counter_get(counter);
+    uint64_t flows = n_flows(fx);
+    const Dpif__OpResult *r = run_one(fx, ctx);
+
+    assert_int_equal(r->error, error);
+    assert_non_null(r->reason);
+    if (!strstr(r->reason, reason)) {
+        fail_msg("reason \"%s\" lacks \"%s\"", r->reason, reason);
+    }
+    assert_int_equal(counter_get(counter), before + 1);
+    assert_int_equal(n_flows(fx), flows);
+    assert_true(fx->batch->slots[0].rejected);
+}
+
+/* ----- the table ----------------------------------------------------------- */
+
+static void
+handler_put_create_installs(void **state)
+{
+    struct fixture *fx = *state;
+
+    put_op(fx, true, false);
+    const Dpif__OpResult *r = run_one(fx, &fx->handler);
+    assert_int_equal(r->error, 0);
+    assert_int_equal(n_flows(fx), 1);
+
+    /* Created once: a second create is the datapath's EEXIST, not a
+     * refusal. */
+    r = run_one(fx, &fx->handler);
+    assert_int_equal(r->error, EEXIST);
+    assert_false(fx->batch->slots[0].rejected);
+    assert_int_equal(fx->batch->n_rejected, 0);
+}
+
+static void
+handler_put_modify_refused(void **state)
+{
+    struct fixture *fx = *state;
+
+    put_op(fx, false, true);
+    assert_refused(fx, &fx->handler, EPERM, "handlers may only create",
+                   "op_rejected_flags");
+    put_op(fx, true, true);
+    assert_refused(fx, &fx->handler, EPERM, "handlers may only create",
+                   "op_rejected_flags");
+}
+
+static void
+handler_del_refused(void **state)
+{
+    struct fixture *fx = *state;
+
+    del_op(fx);
+    assert_refused(fx, &fx->handler, EPERM, "flow_del is not allowed for "
+                   "handlers", "op_rejected_role");
+}
+
+static void
+handler_execute_and_get_allowed(void **state)
+{
+    struct fixture *fx = *state;
+
+    exec_op(fx, sizeof fx->packet);
+    assert_int_equal(run_one(fx, &fx->handler)->error, 0);
+    get_op(fx);
+    assert_int_equal(run_one(fx, &fx->handler)->error, ENOENT);
+    assert_false(fx->batch->slots[0].rejected);
+}
+
+static void
+revalidator_modify_del_get(void **state)
+{
+    struct fixture *fx = *state;
+
+    put_op(fx, true, false);
+    assert_int_equal(run_one(fx, &fx->handler)->error, 0);
+
+    put_op(fx, false, true);
+    assert_int_equal(run_one(fx, &fx->reval)->error, 0);
+    get_op(fx);
+    const Dpif__OpResult *r = run_one(fx, &fx->reval);
+    assert_int_equal(r->error, 0);
+    assert_non_null(r->flow);
+    assert_int_equal(r->flow->ufid.len, IPC_UFID_LEN);
+    del_op(fx);
+    assert_int_equal(run_one(fx, &fx->reval)->error, 0);
+    assert_int_equal(n_flows(fx), 0);
+}
+
+static void
+revalidator_create_and_execute_refused(void **state)
+{
+    struct fixture *fx = *state;
+
+    put_op(fx, true, false);
+    assert_refused(fx, &fx->reval, EPERM, "revalidators may only modify",
+                   "op_rejected_flags");
+    exec_op(fx, sizeof fx->packet);
+    assert_refused(fx, &fx->reval, EPERM, "execute is not allowed for "
+                   "revalidators", "op_rejected_role");
+}
+
+static void
+revalidator_other_shard_refused(void **state)
+{
+    struct fixture *fx = *state;
+    struct op_context other = fx->reval;
+
+    other.worker_index = 1 - fx->reval.worker_index;
+    del_op(fx);
+    assert_refused(fx, &other, EPERM, "belongs to shard", "op_rejected_shard");
+    put_op(fx, false, true);
+    assert_refused(fx, &other, EPERM, "belongs to shard", "op_rejected_shard");
+}
+
+static void
+revalidator_del_by_key_refused(void **state)
+{
+    struct fixture *fx = *state;
+
+    del_op(fx);
+    fx->del.id_case = DPIF__FLOW_DEL__ID_KEY;
+    fx->del.key = bin(fx->key.data, fx->key.size);
+    assert_refused(fx, &fx->reval, EPERM, "by ufid", "op_rejected_ufid");
+}
+
+static void
+no_op_refused(void **state)
+{
+    struct fixture *fx = *state;
+
+    dpif__op__init(&fx->op);
+    assert_refused(fx, &fx->handler, EINVAL, "no operation",
+                   "op_rejected_no_op");
+}
+
+/* ----- malformed fields ----------------------------------------------------- */
+
+static void
+bad_ufid_length_refused(void **state)
+{
+    struct fixture *fx = *state;
+
+    put_op(fx, true, false);
+    fx->put.ufid.len = 15;
+    assert_refused(fx, &fx->handler, EINVAL, "ufid is 15 bytes",
+                   "op_rejected_ufid");
+    put_op(fx, true, false);
+    fx->put.ufid.len = 0;
+    assert_refused(fx, &fx->handler, EINVAL, "ufid is 0 bytes",
+                   "op_rejected_ufid");
+    get_op(fx);
+    fx->get.ufid.len = 17;
+    assert_refused(fx, &fx->handler, EINVAL, "ufid is 17 bytes",
+                   "op_rejected_ufid");
+}
+
+static void
+malformed_key_refused(void **state)
+{
+    struct fixture *fx = *state;
+    uint32_t garbage[4] = { 0xffffffff, 0x12345678, 0, 0 };
+
+    put_op(fx, true, false);
+    fx->put.key = bin(garbage, sizeof garbage);
+    assert_refused(fx, &fx->handler, EINVAL, "malformed key",
+                   "op_rejected_key");
+
+    put_op(fx, true, false);
+    fx->put.key = bin(fx->key.data, 0);
+    assert_refused(fx, &fx->handler, EINVAL, "key is 0 bytes",
+                   "op_rejected_key");
+
+    /* A truncated key: the last attribute cut short. */
+    put_op(fx, true, false);
+    fx->put.key.len -= 2;
+    assert_refused(fx, &fx->handler, EINVAL, "key", "op_rejected_key");
+}
+
+static void
+oversized_key_refused(void **state)
+{
+    struct fixture *fx = *state;
+    uint8_t *big = calloc(1, IPC_MAX_KEY + 4);
+
+    put_op(fx, true, false);
+    fx->put.key = bin(big, IPC_MAX_KEY + 4);
+    assert_refused(fx, &fx->handler, EINVAL, "key is 1028 bytes",
+                   "op_rejected_key");
+    free(big);
+}
+
+static void
+malformed_mask_refused(void **state)
+{
+    struct fixture *fx = *state;
+    uint32_t garbage[3] = { 0x00ff0007, 1, 2 };
+
+    put_op(fx, true, false);
+    fx->put.has_mask = true;
+    fx->put.mask = bin(garbage, sizeof garbage);
+    assert_refused(fx, &fx->handler, EINVAL, "malformed mask",
+                   "op_rejected_mask");
+}
+
+static void
+disallowed_action_refused(void **state)
+{
+    struct fixture *fx = *state;
+
+    buf_clear(&fx->actions);
+    odp_put_recirc(&fx->actions, 5);
+    put_op(fx, true, false);
+    assert_refused(fx, &fx->handler, EPERM, "recirc", "op_rejected_actions");
+
+    buf_clear(&fx->actions);
+    odp_put_hash(&fx->actions, OVS_HASH_ALG_L4, 0);
+    exec_op(fx, sizeof fx->packet);
+    assert_refused(fx, &fx->handler, EPERM, "hash", "op_rejected_actions");
+}
+
+static void
+malformed_actions_refused(void **state)
+{
+    struct fixture *fx = *state;
+    uint32_t garbage[2] = { 0x00630004, 0 };  /* len 4, type 99 */
+
+    put_op(fx, true, false);
+    fx->put.actions = bin(garbage, sizeof garbage);
+    assert_refused(fx, &fx->handler, EINVAL, "", "op_rejected_actions");
+}
+
+static void
+nonexistent_port_refused(void **state)
+{
+    struct fixture *fx = *state;
+
+    buf_clear(&fx->actions);
+    odp_put_output(&fx->actions, 77);
+    put_op(fx, true, false);
+    assert_refused(fx, &fx->handler, ENODEV, "77", "op_rejected_port");
+    /* A vanished port is a race, not misbehaviour. */
+    assert_int_equal(fx->batch->n_rejected, 0);
+
+    /* An Execute whose in_port does not exist. */
+    struct flow f;
+    make_flow(&f, 9);
+    buf_clear(&fx->key);
+    assert_int_equal(odp_key_from_flow(&fx->key, &f, NULL), 0);
+    buf_clear(&fx->actions);
+    odp_put_output(&fx->actions, 2);
+    exec_op(fx, sizeof fx->packet);
+    assert_refused(fx, &fx->handler, ENODEV, "in_port 9", "op_rejected_port");
+}
+
+static void
+foreign_pid_refused(void **state)
+{
+    struct fixture *fx = *state;
+    uint32_t own = dpif_port_get_pid(fx->dpif, 1);
+
+    assert_int_not_equal(own, 0);
+    buf_clear(&fx->actions);
+    odp_put_userspace(&fx->actions, own, "ck", 2, ODP_PORT_NONE, false);
+    put_op(fx, true, false);
+    assert_int_equal(run_one(fx, &fx->handler)->error, 0);
+
+    buf_clear(&fx->actions);
+    odp_put_userspace(&fx->actions, 4242, "ck", 2, ODP_PORT_NONE, false);
+    exec_op(fx, sizeof fx->packet);
+    assert_refused(fx, &fx->handler, EPERM, "4242", "op_rejected_pid");
+    buf_clear(&fx->actions);
+    odp_put_userspace(&fx->actions, 0, NULL, 0, ODP_PORT_NONE, false);
+    exec_op(fx, sizeof fx->packet);
+    assert_refused(fx, &fx->handler, EPERM, "", "op_rejected_pid");
+}
+
+static void
+too_deep_refused(void **state)
+{
+    struct fixture *fx = *state;
+    size_t tokens[OP_VALIDATE_MAX_DEPTH + 1];
+
+    buf_clear(&fx->actions);
+    for (int i = 0; i <= OP_VALIDATE_MAX_DEPTH; i++) {
+        tokens[i] = odp_put_clone_start(&fx->actions);
+    }
+    odp_put_output(&fx->actions, 2);
+    for (int i = OP_VALIDATE_MAX_DEPTH; i >= 0; i--) {
+        odp_put_clone_end(&fx->actions, tokens[i]);
+    }
+    put_op(fx, true, false);
+    assert_refused(fx, &fx->handler, EINVAL, "nesting", "op_rejected_actions");
+
+    /* The deepest allowed nesting is accepted. */
+    buf_clear(&fx->actions);
+    for (int i = 0; i < OP_VALIDATE_MAX_DEPTH; i++) {
+        tokens[i] = odp_put_clone_start(&fx->actions);
+    }
+    odp_put_output(&fx->actions, 2);
+    for (int i = OP_VALIDATE_MAX_DEPTH - 1; i >= 0; i--) {
+        odp_put_clone_end(&fx->actions, tokens[i]);
+    }
+    put_op(fx, true, false);
+    assert_int_equal(run_one(fx, &fx->handler)->error, 0);
+}
+
+static void
+oversized_actions_refused(void **state)
+{
+    struct fixture *fx = *state;
+    uint8_t *big = calloc(1, IPC_MAX_ACTIONS + 4);
+
+    put_op(fx, true, false);
+    fx->put.actions = bin(big, IPC_MAX_ACTIONS + 4);
+    assert_refused(fx, &fx->handler, EMSGSIZE, "more than",
+                   "op_rejected_actions");
+    free(big);
+}
+
+static void
+short_packet_refused(void **state)
+{
+    struct fixture *fx = *state;
+
+    exec_op(fx, 13);
+    assert_refused(fx, &fx->handler, EINVAL, "packet is 13 bytes",
+                   "op_rejected_packet");
+    exec_op(fx, 14);
+    assert_int_equal(run_one(fx, &fx->handler)->error, 0);
+}
+
+/* ----- batches -------------------------------------------------------------- */
+
+static void
+empty_batch_refused(void **state)
+{
+    struct fixture *fx = *state;
+    Dpif__OpResults results;
+    uint64_t before = counter_get("op_rejected_batch_empty");
+
+    dpif__op_batch__init(&fx->msg);
+    op_batch_check(fx->batch, &fx->handler, &fx->msg);
+    op_batch_to_results(fx->batch, &results);
+    assert_int_equal(results.n_results, 1);
+    assert_int_equal(results.results[0]->error, EINVAL);
+    assert_non_null(strstr(results.results[0]->reason, "no ops"));
+    assert_int_equal(counter_get("op_rejected_batch_empty"), before + 1);
+    assert_int_equal(fx->batch->n_rejected, 1);
+}
+
+static void
+oversized_batch_refused(void **state)
+{
+    struct fixture *fx = *state;
+    Dpif__OpResults results;
+    struct op_context small = fx->handler;
+
+    put_op(fx, true, false);
+    for (size_t i = 0; i <= IPC_MAX_BATCH; i++) {
+        fx->ops[i] = &fx->op;
+    }
+    dpif__op_batch__init(&fx->msg);
+    fx->msg.ops = fx->ops;
+
+    /* Beyond IPC_MAX_BATCH, even with a larger configured size. */
+    uint64_t before = counter_get("op_rejected_batch_too_long");
+    small.batch_size = 1000;
+    fx->msg.n_ops = IPC_MAX_BATCH + 1;
+    op_batch_check(fx->batch, &small, &fx->msg);
+    op_batch_execute(fx->batch, fx->dpif);
+    op_batch_to_results(fx->batch, &results);
+    assert_int_equal(results.n_results, 1);
+    assert_int_equal(results.results[0]->error, E2BIG);
+    assert_non_null(strstr(results.results[0]->reason, "65 ops"));
+
+    /* Beyond the configured size. */
+    small.batch_size = 3;
+    fx->msg.n_ops = 4;
+    op_batch_check(fx->batch, &small, &fx->msg);
+    op_batch_execute(fx->batch, fx->dpif);
+    op_batch_to_results(fx->batch, &results);
+    assert_int_equal(results.results[0]->error, E2BIG);
+    assert_int_equal(counter_get("op_rejected_batch_too_long"), before + 2);
+    assert_int_equal(n_flows(fx), 0);
+}
+
+/* One bad op in a batch: the others run, the bad one is not installed. */
+static void
+mixed_batch_nothing_partial(void **state)
+{
+    struct fixture *fx = *state;
+    Dpif__FlowPut puts[3];
+    Dpif__Op ops[3];
+    union ufid ufids[3];
+    struct buf keys[3];
+    Dpif__OpResults results;
+
+    for (int i = 0; i < 3; i++) {
+        struct flow f;
+        make_flow(&f, 1);
+        f.nw_dst = htonl(0x0a000010 + (uint32_t) i);
+        buf_init(&keys[i], 0);
+        assert_int_equal(odp_key_from_flow(&keys[i], &f, NULL), 0);
+        ufid_from_key(keys[i].data, keys[i].size, NULL, 0, &ufids[i]);
+        dpif__flow_put__init(&puts[i]);
+        puts[i].key = bin(keys[i].data, keys[i].size);
+        puts[i].actions = bin(fx->actions.data, fx->actions.size);
+        puts[i].ufid = bin(&ufids[i], sizeof ufids[i]);
+        puts[i].has_create = puts[i].create = true;
+        dpif__op__init(&ops[i]);
+        ops[i].op_case = DPIF__OP__OP_FLOW_PUT;
+        ops[i].flow_put = &puts[i];
+        fx->ops[i] = &ops[i];
+    }
+    puts[1].ufid.len = 3;       /* The middle one is malformed. */
+    dpif__op_batch__init(&fx->msg);
+    fx->msg.ops = fx->ops;
+    fx->msg.n_ops = 3;
+    op_batch_check(fx->batch, &fx->handler, &fx->msg);
+    op_batch_execute(fx->batch, fx->dpif);
+    op_batch_to_results(fx->batch, &results);
+    assert_int_equal(results.n_results, 3);
+    assert_int_equal(results.results[0]->error, 0);
+    assert_int_equal(results.results[1]->error, EINVAL);
+    assert_int_equal(results.results[2]->error, 0);
+    assert_int_equal(fx->batch->n_rejected, 1);
+    assert_int_equal(n_flows(fx), 2);
+    for (int i = 0; i < 3; i++) {
+        buf_uninit(&keys[i]);
+    }
+}
+
+static void
+count_created(const struct dpif_flow_put *put, const union ufid *ufid,
+              void *n_)
+{
+    int *n = n_;
+    assert_non_null(put->key);
+    assert_non_null(ufid);
+    (*n)++;
+}
+
+static void
+created_flows_are_listed(void **state)
+{
+    struct fixture *fx = *state;
+    int n = 0;
+
+    put_op(fx, true, false);
+    run_one(fx, &fx->handler);
+    op_batch_for_each_created(fx->batch, count_created, &n);
+    assert_int_equal(n, 1);
+    run_one(fx, &fx->handler);  /* EEXIST: not created. */
+    n = 0;
+    op_batch_for_each_created(fx->batch, count_created, &n);
+    assert_int_equal(n, 0);
+}
+
+#define T(NAME) cmocka_unit_test_setup_teardown(NAME, setup, teardown)
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(handler_put_create_installs),
+        T(handler_put_modify_refused),
+        T(handler_del_refused),
+        T(handler_execute_and_get_allowed),
+        T(revalidator_modify_del_get),
+        T(revalidator_create_and_execute_refused),
+        T(revalidator_other_shard_refused),
+        T(revalidator_del_by_key_refused),
+        T(no_op_refused),
+        T(bad_ufid_length_refused),
+        T(malformed_key_refused),
+        T(oversized_key_refused),
+        T(malformed_mask_refused),
+        T(disallowed_action_refused),
+        T(malformed_actions_refused),
+        T(nonexistent_port_refused),
+        T(foreign_pid_refused),
+        T(too_deep_refused),
+        T(oversized_actions_refused),
+        T(short_packet_refused),
+        T(empty_batch_refused),
+        T(oversized_batch_refused),
+        T(mixed_batch_nothing_partial),
+        T(created_flows_are_listed),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
