@@ -481,7 +481,7 @@ ctl_show(struct control_ctx *ctx, const Dpif__Request *rq, Dpif__Reply *rp)
     } else {
         for (size_t i = 0; i < ctx->privd->n_dps; i++) {
             CTX_APPEND(ctx, out->dps, out->n_dps,
-                       ctl_dp_info(ctx, &ctx->privd->dps[i]));
+                       ctl_dp_info(ctx, ctx->privd->dps[i]));
         }
     }
     rp->result_case = DPIF__REPLY__RESULT_SHOW;
@@ -497,7 +497,7 @@ ctl_dump_dps(struct control_ctx *ctx, const Dpif__Request *rq,
 
     CTX_NEW(ctx, out, dpif__dump_dps_reply__init);
     for (size_t i = 0; i < ctx->privd->n_dps; i++) {
-        const struct dpif *dpif = ctx->privd->dps[i].dpif;
+        const struct dpif *dpif = ctx->privd->dps[i]->dpif;
         Dpif__DpName *n;
         CTX_NEW(ctx, n, dpif__dp_name__init);
         n->name = ctx_strdup(ctx, dpif_name(dpif));
@@ -1139,8 +1139,9 @@ ctl_proc(struct control_ctx *ctx, const struct proc_info *info)
     CTX_NEW(ctx, p, dpif__proc_info__init);
     p->role = ctx_strdup(ctx, info->role);
     p->id = info->id;
+    p->dp = info->dp ? ctx_strdup(ctx, info->dp) : NULL;
     p->pid = (uint32_t) info->pid;
-    p->state = ctx_strdup(ctx, info->pid ? "running" : "down");
+    p->state = ctx_strdup(ctx, info->state);
     p->has_restarts = true;
     p->restarts = info->restarts;
     if (info->pid) {
@@ -1179,6 +1180,7 @@ ctl_procs(struct control_ctx *ctx, const Dpif__Request *rq, Dpif__Reply *rp)
     struct proc_info self = {
         .role = "privd",
         .pid = getpid(),
+        .state = "running",
         .start_msec = ctx->privd->start_msec,
         .last_exit_reason = "",
     };
@@ -1313,7 +1315,7 @@ ctl_total_flows(const struct privd *privd)
     uint64_t flows = 0;
     for (size_t i = 0; i < privd->n_dps; i++) {
         struct dpif_dp_stats s;
-        if (!dpif_get_dp_stats(privd->dps[i].dpif, &s)) {
+        if (!dpif_get_dp_stats(privd->dps[i]->dpif, &s)) {
             flows += s.n_flows;
         }
     }
@@ -1455,7 +1457,7 @@ ctl_metrics_format(struct control_ctx *ctx, struct ds *s)
                           dp_metrics[m].help);
         for (size_t i = 0; i < privd->n_dps; i++) {
             struct dpif_dp_stats st;
-            const struct dpif *dpif = privd->dps[i].dpif;
+            const struct dpif *dpif = privd->dps[i]->dpif;
             if (dpif_get_dp_stats(dpif, &st)) {
                 continue;
             }
@@ -1471,9 +1473,9 @@ ctl_metrics_format(struct control_ctx *ctx, struct ds *s)
         ctl_metric_family(s, port_metrics[m], "counter",
                           "Per-port packet and byte counters.");
         for (size_t i = 0; i < privd->n_dps; i++) {
-            struct ctl_metric_ports mp = { s, privd->dps[i].dpif,
+            struct ctl_metric_ports mp = { s, privd->dps[i]->dpif,
                                            port_metrics[m] };
-            dpif_port_dump(privd->dps[i].dpif, ctl_metric_port_cb, &mp);
+            dpif_port_dump(privd->dps[i]->dpif, ctl_metric_port_cb, &mp);
         }
     }
 

@@ -648,8 +648,8 @@ privd_reload(struct privd *privd, const struct cmdline *cl)
     }
     /* Rules files are re-read at every reload: a new policy generation. */
     for (size_t i = 0; i < privd->n_dps; i++) {
-        if (privd->dps[i].rules_file) {
-            privd->dps[i].policy_generation++;
+        if (privd->dps[i]->rules_file) {
+            privd->dps[i]->policy_generation++;
         }
     }
     config_destroy(&privd->cfg);
@@ -711,7 +711,7 @@ privd_start_spawner(struct privd *privd)
     struct spawner_config sc = {
         .handler_path = handler,
         .revalidator_path = revalidator,
-        .max_worker_id = CONFIG_MAX_WORKERS,
+        .max_worker_id = SUPERVISOR_MAX_WORKER_ID,
     };
     /* Workers chroot into the directory they start in, which they inherit
      * from here through the spawner: the empty root when we are root. */
@@ -836,7 +836,7 @@ main(int argc, char *argv[])
             privd_sd_notify("READY=1");
         }
         for (size_t i = 0; i < privd.n_dps; i++) {
-            dpif_run(privd.dps[i].dpif);
+            dpif_run(privd.dps[i]->dpif);
         }
         control_server_run(privd.control);
         if (privd.supervisor) {
@@ -849,7 +849,7 @@ main(int argc, char *argv[])
         poller_clear(&p);
         poller_fd_wait(&p, signal_fd, POLLIN);
         for (size_t i = 0; i < privd.n_dps; i++) {
-            dpif_wait(privd.dps[i].dpif, &p);
+            dpif_wait(privd.dps[i]->dpif, &p);
         }
         control_server_wait(privd.control, &p);
         if (privd.supervisor) {
