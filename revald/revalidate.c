@@ -455,7 +455,18 @@ reval_flow_announced(struct revalidator *r, const struct reval_flow *f,
      * does not fetch a flow that is milliseconds old. */
     u->dump_seq = r->params.dump_seq;
     if (r->policy && r->policy->generation == generation) {
-        u->checked_generation = r->xlate_generation;
+        /* Translate now, with the handler's policy: the stats it will
+         * count belong to the rule it matches under that policy, even if
+         * a new one arrives before the first dump. */
+        struct xlate_out xout;
+        struct flow flow;
+
+        xlate_out_init(&xout);
+        if (!reval_translate(r, u, f->actions, f->actions_len, now, &flow,
+                             &xout)) {
+            u->checked_generation = r->xlate_generation;
+        }
+        xlate_out_uninit(&xout);
     }
     COUNTER_INC(ukey_created_announced);
 }
