@@ -192,6 +192,17 @@ sup_worker_spawn(struct sup_worker *w)
 
     int error = ipc_socketpair(fds, &eb);
     if (!error) {
+        /* Before the worker exists: the kernel stamps credentials on the
+         * datagrams sent while the receiver has SO_PASSCRED set. */
+        int on = 1;
+        if (setsockopt(fds[0], SOL_SOCKET, SO_PASSCRED, &on, sizeof on)) {
+            error = errbuf_set(&eb, errno, "SO_PASSCRED: %s",
+                               strerror(errno));
+            close(fds[0]);
+            close(fds[1]);
+        }
+    }
+    if (!error) {
         error = spawner_request(sup->privd->spawner, w->role, w->id, fds[1],
                                 &pid, &eb);
         close(fds[1]);
@@ -214,11 +225,6 @@ sup_worker_spawn(struct sup_worker *w)
     int flags = fcntl(fds[0], F_GETFL);
     if (flags < 0 || fcntl(fds[0], F_SETFL, flags | O_NONBLOCK)) {
         LOG_ERR("%s %u: control socket: %s", sup_role_name(w), w->index,
-                strerror(errno));
-    }
-    int on = 1;
-    if (setsockopt(fds[0], SOL_SOCKET, SO_PASSCRED, &on, sizeof on)) {
-        LOG_ERR("%s %u: SO_PASSCRED: %s", sup_role_name(w), w->index,
                 strerror(errno));
     }
     ipc_conn_init(&w->conn, fds[0], IPC_TYPE_BIT(IPC_HELLO));
@@ -916,7 +922,7 @@ sup_update_status(struct supervisor *sup)
             v.flow_count = stats.n_flows;
         }
         v.policy_generation = d->pdp->policy_generation;
-        if (memcmp(&v, status_page_get(d->status), sizeof v)) {
+        if (!status_page_values_equal(&v, status_page_get(d->status))) {
             status_page_publish(d->status, &v);
         }
     }
@@ -1160,9 +1166,8 @@ supervisor_destroy(struct supervisor *sup)
 
 /* ----- introspection ----------------------------------------------------------------- */
 
-/* Reads Uid (real) and CapEff of 'pid' from /proc/PID/status. */
-static void
-sup_read_proc_status(pid_t pid, uid_t *uidp, uint64_t *capp)
+void
+proc_read_status(pid_t pid, uid_t *uidp, uint64_t *capp)
 {
     char path[64], line[256];
     FILE *f;
@@ -1197,7 +1202,7 @@ supervisor_for_each_proc(const struct supervisor *sup,
             .pid = spawner_get_pid(sup->privd->spawner),
             .last_exit_reason = "",
         };
-        sup_read_proc_status(info.pid, &info.uid, &info.cap_eff);
+        proc_read_status(info.pid, &info.uid, &info.cap_eff);
         cb(&info, aux);
     }
     SUP_FOR_EACH_WORKER (w, sup) {
@@ -1211,7 +1216,7 @@ supervisor_for_each_proc(const struct supervisor *sup,
             .last_exit_reason = w->last_exit,
         };
         if (w->pid) {
-            sup_read_proc_status(w->pid, &info.uid, &info.cap_eff);
+            proc_read_status(w->pid, &info.uid, &info.cap_eff);
         }
         cb(&info, aux);
     }
