@@ -33,6 +33,7 @@ COUNTER_DEFINE(reval_dump_busy_skipped);
 COUNTER_DEFINE(revalidate_missed_dp_flow);
 COUNTER_DEFINE(reval_missed_gone);
 COUNTER_DEFINE(reval_op_failed);
+COUNTER_DEFINE(reval_modify_failed);
 COUNTER_DEFINE(reval_purged);
 COUNTER_DEFINE(reval_mac_refreshed);
 
@@ -237,7 +238,7 @@ reval_push_stats(struct revalidator *r, struct ukey *u, uint64_t packets,
     if (!packets && !bytes) {
         return;
     }
-    if (!u->xc.valid) {
+    if (!u->xc.valid && r->policy) {
         struct xlate_out xout;
         struct flow flow;
 
@@ -307,8 +308,11 @@ revalidate_ukey(struct revalidator *r, struct ukey *u,
 {
     long long last_used = u->stats.used;
     uint64_t packets = reval_delta(f->stats.n_packets, u->stats.n_packets);
-    bool need = r->need_revalidate
-                || u->checked_generation != r->xlate_generation;
+    /* Before the first PolicyUpdate there is nothing to check against:
+     * flows are kept and only their stats are pushed. */
+    bool need = r->policy
+                && (r->need_revalidate
+                    || u->checked_generation != r->xlate_generation);
 
     if (need && last_used
         && !reval_should_revalidate(r->params.dump_duration_msec, packets,
@@ -565,10 +569,12 @@ reval_op_done(struct revalidator *r, const struct reval_op *op,
                                op->actions_len);
             r->cycle.n_modified++;
             COUNTER_INC(reval_modified);
-        } else if (res->error == ENOENT) {
-            ukey_table_remove(&r->ukeys, u);
         } else {
-            COUNTER_INC(reval_op_failed);
+            /* The datapath would not modify it (gone, or it names the
+             * flow differently): delete it instead, as the seeds always
+             * do; a flow that is gone answers ENOENT and loses its ukey. */
+            COUNTER_INC(reval_modify_failed);
+            reval_queue_op(r, REVAL_OP_DEL, u);
         }
         break;
     case REVAL_OP_GET:

@@ -33,7 +33,8 @@
  *          on the shard's copy, and credits that privd sums from the
  *          DumpAcks), and a MAC learning refresh when packets passed;
  *        - with need_revalidate, or for a ukey never checked against the
- *          current policy (adopted flows), re-translate (common/xlate.h) and keep the
+ *          current policy (adopted flows), re-translate (not before the
+ *          first PolicyUpdate: until then flows are kept as they are) (common/xlate.h) and keep the
  *          flow only if the actions are byte-identical
  *          (odp_actions_equal()) and the installed mask covers the new
  *          one (flow_mask_covers() over the datapath-normalized masks); if
@@ -64,7 +65,8 @@
  * reval_xlate_failed, reval_mask_wider (mask no longer covers),
  * reval_actions_changed, reval_modified, reval_deleted,
  * reval_dump_busy_skipped, revalidate_missed_dp_flow, reval_missed_gone,
- * reval_op_failed, reval_purged, reval_mac_refreshed.
+ * reval_op_failed, reval_modify_failed (a refused modify becomes a delete),
+ * reval_purged, reval_mac_refreshed.
  *
  * Ownership: a struct revalidator owns its ukeys, its policy table and its
  * queues; it borrows the MAC table mapping.  Single-threaded.
