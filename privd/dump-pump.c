@@ -61,7 +61,10 @@ struct pump_credit {
 struct dump_pump {
     struct supervisor *sup;     /* Borrowed. */
     size_t dp_index;
-    struct privd_dp *pdp;       /* Borrowed. */
+    struct privd *privd;        /* Borrowed. */
+    struct dpif *dpif;          /* The datapath (owned by privd): its
+                                 * privd_dp is looked up by it each time,
+                                 * since add-dp and del-dp move the array. */
     struct status_page *status; /* Borrowed. */
     const struct mac_table *macs; /* Borrowed; NULL for none. */
     unsigned int n_shards;
@@ -93,9 +96,22 @@ struct dump_pump {
     size_t n_credits, credits_cap;
 };
 
+/* The privd_dp of the pump's datapath, or NULL once it is gone. */
+static const struct privd_dp *
+pump_pdp(const struct dump_pump *p)
+{
+    for (size_t i = 0; i < p->privd->n_dps; i++) {
+        if (p->privd->dps[i].dpif == p->dpif) {
+            return &p->privd->dps[i];
+        }
+    }
+    return NULL;
+}
+
 struct dump_pump *
 dump_pump_create(struct supervisor *sup, size_t dp_index,
-                 struct privd_dp *pdp, struct status_page *status,
+                 struct privd *privd, struct dpif *dpif,
+                 struct status_page *status,
                  unsigned int n_shards, uint32_t flow_limit,
                  uint32_t max_idle_msec)
 {
@@ -104,13 +120,15 @@ dump_pump_create(struct supervisor *sup, size_t dp_index,
 
     p->sup = sup;
     p->dp_index = dp_index;
-    p->pdp = pdp;
+    p->privd = privd;
+    p->dpif = dpif;
     p->status = status;
     p->n_shards = n_shards ? n_shards : 1;
     p->max_idle_msec = max_idle_msec ? max_idle_msec : 10000;
     flow_limit_init(&p->fl, flow_limit);
     p->shards = xcalloc(p->n_shards, sizeof *p->shards);
-    p->seen_policy_generation = pdp->policy_generation;
+    const struct privd_dp *pdp = pump_pdp(p);
+    p->seen_policy_generation = pdp ? pdp->policy_generation : 0;
     if (delay) {
         uint64_t v;
         if (!str_to_uint(delay, 10, 600000, &v)) {
@@ -171,10 +189,11 @@ dump_pump_set_test_delay(struct dump_pump *p, long long msec)
 static bool
 pump_inputs_changed(struct dump_pump *p)
 {
+    const struct privd_dp *pdp = pump_pdp(p);
     bool changed = false;
 
-    if (p->pdp->policy_generation != p->seen_policy_generation) {
-        p->seen_policy_generation = p->pdp->policy_generation;
+    if (pdp && pdp->policy_generation != p->seen_policy_generation) {
+        p->seen_policy_generation = pdp->policy_generation;
         changed = true;
     }
     if (p->macs) {
@@ -198,7 +217,7 @@ pump_start(struct dump_pump *p, long long now)
     p->start_msec = now;
     p->next_dump_msec = now + MIN((long long) p->max_idle_msec,
                                   DUMP_PUMP_MAX_INTERVAL_MSEC);
-    p->n_flows_start = dpif_get_dp_stats(p->pdp->dpif, &stats)
+    p->n_flows_start = dpif_get_dp_stats(p->dpif, &stats)
                        ? 0 : stats.n_flows;
     memset(&p->cycle, 0, sizeof p->cycle);
     p->cycle.dump_seq = p->dump_seq;
@@ -211,7 +230,7 @@ pump_start(struct dump_pump *p, long long now)
             COUNTER_INC(dump_pump_shard_down);
         }
     }
-    p->dump = dpif_flow_dump_create(p->pdp->dpif, false);
+    p->dump = dpif_flow_dump_create(p->dpif, false);
     p->thread = p->dump ? dpif_flow_dump_thread_create(p->dump) : NULL;
     p->n_chunk = 0;
     p->state = PUMP_DUMPING;
@@ -436,7 +455,7 @@ pump_finish(struct dump_pump *p, long long now)
     p->cycle.duration_msec = duration;
     flow_limit_update(&p->fl, p->n_flows_start, duration);
 
-    v.flow_count = dpif_get_dp_stats(p->pdp->dpif, &stats)
+    v.flow_count = dpif_get_dp_stats(p->dpif, &stats)
                    ? p->n_flows_start : stats.n_flows;
     v.max_flows = MAX(v.max_flows, p->n_flows_start);
     v.avg_flows = (v.avg_flows + p->n_flows_start) / 2;
@@ -495,6 +514,10 @@ dump_pump_run(struct dump_pump *p)
 {
     long long now = time_msec();
 
+    if (!pump_pdp(p)) {
+        /* The datapath is being deleted: nothing to dump. */
+        return;
+    }
     if (p->state == PUMP_IDLE) {
         bool changed = pump_inputs_changed(p);
         if (changed || p->purge_requested || now >= p->next_dump_msec) {

@@ -44,7 +44,7 @@
  *
  * Ownership: the pump belongs to the supervisor (one per datapath), which
  * creates, runs, waits on and destroys it and hands it the DumpAcks.  It
- * borrows the privd datapath, the status page and the MAC table mapping.
+ * borrows privd, the datapath, the status page and the MAC table mapping.
  * Single-threaded.
  */
 #ifndef PRIVD_DUMP_PUMP_H
@@ -60,7 +60,8 @@
 
 struct mac_table;
 struct poller;
-struct privd_dp;
+struct dpif;
+struct privd;
 struct status_page;
 struct supervisor;
 
@@ -95,12 +96,12 @@ struct dump_pump_show {
 
 struct dump_pump;
 
-/* Creates the pump of datapath 'dp_index' ('pdp'), whose revalidators
- * (n_shards of them) the supervisor 'sup' runs and whose status page is
- * 'status'.  'flow_limit' and 'max_idle_msec' come from the
+/* Creates the pump of datapath 'dp_index' ('dpif' of 'privd'), whose
+ * revalidators (n_shards of them) the supervisor 'sup' runs and whose
+ * status page is 'status'.  'flow_limit' and 'max_idle_msec' come from the
  * configuration. */
 struct dump_pump *dump_pump_create(struct supervisor *sup, size_t dp_index,
-                                   struct privd_dp *pdp,
+                                   struct privd *privd, struct dpif *dpif,
                                    struct status_page *status,
                                    unsigned int n_shards,
                                    uint32_t flow_limit,

@@ -1118,7 +1118,7 @@ supervisor_create(struct privd *privd, struct supervisor **supp)
             sup_worker_init(sup, d, &d->revalidators[j],
                             WORKER_ROLE_REVALIDATOR, j);
         }
-        d->pump = dump_pump_create(sup, i, d->pdp, d->status,
+        d->pump = dump_pump_create(sup, i, privd, d->pdp->dpif, d->status,
                                    sup->n_revalidators, cfg->flow_limit,
                                    cfg->max_idle_ms);
     }
