@@ -171,6 +171,9 @@ reval_take_credits(struct revalidator *r, struct reval_credit *out,
 {
     size_t n = MIN(max, r->n_credits);
 
+    if (!n) {
+        return 0;
+    }
     memcpy(out, r->credits, n * sizeof *out);
     memmove(r->credits, r->credits + n,
             (r->n_credits - n) * sizeof *r->credits);
