@@ -104,3 +104,18 @@ status_page_read(const struct status_page_reader *reader,
 {
     return status_page_read__(reader->page, values);
 }
+
+bool
+status_page_values_equal(const struct status_page_values *a,
+                         const struct status_page_values *b)
+{
+    return (a->flow_count == b->flow_count
+            && a->flow_limit == b->flow_limit
+            && a->dump_duration_msec == b->dump_duration_msec
+            && a->dump_seq == b->dump_seq
+            && a->policy_generation == b->policy_generation
+            && a->mac_table_generation == b->mac_table_generation
+            && a->avg_flows == b->avg_flows
+            && a->max_flows == b->max_flows
+            && a->megaflows == b->megaflows);
+}

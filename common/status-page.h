@@ -114,6 +114,11 @@ void status_page_unmap(struct status_page_reader *reader);
 int status_page_read(const struct status_page_reader *reader,
                      struct status_page_values *values);
 
+/* True if 'a' and 'b' hold the same values (field by field: the struct
+ * has padding). */
+bool status_page_values_equal(const struct status_page_values *a,
+                              const struct status_page_values *b);
+
 /* Reads a snapshot from 'page' (the writer's mapping or a reader's). */
 int status_page_read__(const struct status_page_shared *page,
                        struct status_page_values *values);

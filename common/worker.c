@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,9 +130,14 @@ static int
 worker_enter_sandbox(struct worker *w, struct errbuf *eb)
 {
     const int keep[] = { DPIF_WORKER_CONTROL_FD };
+    char cwd[PATH_MAX];
+
+    if (!getcwd(cwd, sizeof cwd)) {
+        return errbuf_set(eb, errno, "getcwd: %s", strerror(errno));
+    }
     struct sandbox_config cfg = {
         .user = DPIFD_WORKER_USER,
-        .root_dir = ".",
+        .root_dir = cwd,
         .role = w->role,
         .expect_root = geteuid() == 0,
         .keep_fds = keep,

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -191,6 +192,17 @@ sup_worker_spawn(struct sup_worker *w)
     pid_t pid;
 
     int error = ipc_socketpair(fds, &eb);
+    if (!error) {
+        /* Before the worker exists: the kernel stamps credentials on the
+         * datagrams sent while the receiver has SO_PASSCRED set. */
+        int on = 1;
+        if (setsockopt(fds[0], SOL_SOCKET, SO_PASSCRED, &on, sizeof on)) {
+            error = errbuf_set(&eb, errno, "SO_PASSCRED: %s",
+                               strerror(errno));
+            close(fds[0]);
+            close(fds[1]);
+        }
+    }
     if (!error) {
         error = spawner_request(sup->privd->spawner, w->role, w->id, fds[1],
                                 &pid, &eb);
@@ -463,17 +475,67 @@ sup_send_reply(struct sup_worker *w, struct errbuf *eb)
     return error;
 }
 
+/* Receives the Hello with the sender's credentials, which the kernel
+ * stamps on each datagram (SO_PASSCRED): SO_PEERCRED would name privd
+ * itself, the creator of the socketpair, not the worker holding the other
+ * end.  Returns 0, EAGAIN, EPIPE or EPROTO (with 'eb'). */
+static int
+sup_recv_hello(struct sup_worker *w, struct ipc_msg *m, struct ucred *cred,
+               struct errbuf *eb)
+{
+    union {
+        char buf[CMSG_SPACE(sizeof(struct ucred))
+                 + CMSG_SPACE(IPC_MAX_FDS * sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    uint8_t frame[4096];
+    struct iovec iov = { .iov_base = frame, .iov_len = sizeof frame };
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1,
+        .msg_control = control.buf, .msg_controllen = sizeof control.buf,
+    };
+    bool have_cred = false, have_fds = false;
+
+    ssize_t n = recvmsg(w->conn.fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (n < 0) {
+        return errno == EAGAIN ? EAGAIN : EPIPE;
+    } else if (!n) {
+        return EPIPE;
+    }
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c;
+         c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS
+            && c->cmsg_len == CMSG_LEN(sizeof *cred)) {
+            memcpy(cred, CMSG_DATA(c), sizeof *cred);
+            have_cred = true;
+        } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+            size_t n_fds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            for (size_t i = 0; i < n_fds; i++) {
+                int fd;
+                memcpy(&fd, CMSG_DATA(c) + i * sizeof fd, sizeof fd);
+                close(fd);
+            }
+            have_fds = true;
+        }
+    }
+    if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC) || have_fds || !have_cred) {
+        return errbuf_set(eb, EPROTO, "Hello datagram truncated, with "
+                          "descriptors or without credentials");
+    }
+    return ipc_frame_decode(frame, (size_t) n, IPC_TYPE_BIT(IPC_HELLO), m,
+                            eb);
+}
+
 static void
-sup_handle_hello(struct sup_worker *w, const struct ipc_msg *m)
+sup_handle_hello(struct sup_worker *w, const struct ipc_msg *m,
+                 const struct ucred *credp)
 {
     const Dpif__Hello *h = (const Dpif__Hello *) m->msg;
     struct errbuf eb = { "" };
-    struct ucred cred;
-    socklen_t len = sizeof cred;
+    struct ucred cred = *credp;
+    int off = 0;
 
-    if (getsockopt(w->conn.fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
-        errbuf_set(&eb, errno, "SO_PEERCRED: %s", strerror(errno));
-    } else if (h->protocol_version != IPC_VERSION) {
+    if (h->protocol_version != IPC_VERSION) {
         errbuf_set(&eb, EPROTO, "protocol version %"PRIu32", not %d",
                    h->protocol_version, IPC_VERSION);
     } else if ((unsigned int) h->role != (unsigned int) w->role) {
@@ -501,6 +563,7 @@ sup_handle_hello(struct sup_worker *w, const struct ipc_msg *m)
         sup_worker_kill(w, "cannot send HelloReply: %s", eb.msg);
         return;
     }
+    setsockopt(w->conn.fd, SOL_SOCKET, SO_PASSCRED, &off, sizeof off);
     w->conn.accept = (IPC_TYPE_BIT(IPC_OP_BATCH)
                       | IPC_TYPE_BIT(IPC_DUMP_ACK)
                       | IPC_TYPE_BIT(IPC_COUNTER_REPORT)
@@ -674,10 +737,6 @@ sup_handle_msg(struct sup_worker *w, const struct ipc_msg *m)
 
     switch (m->hdr.type) {
     case IPC_HELLO:
-        if (w->state == SUP_HELLO) {
-            sup_handle_hello(w, m);
-            return;
-        }
         break;
     case IPC_OP_BATCH:
         sup_handle_op_batch(w, m);
@@ -711,7 +770,10 @@ sup_run_socket(struct sup_worker *w)
             || w->pending.size) {
             return;
         }
-        int error = ipc_recv(&w->conn, &m, &eb);
+        struct ucred cred;
+        int error = (w->state == SUP_HELLO
+                     ? sup_recv_hello(w, &m, &cred, &eb)
+                     : ipc_recv(&w->conn, &m, &eb));
         if (error == EAGAIN) {
             return;
         } else if (error == EPIPE) {
@@ -734,7 +796,11 @@ sup_run_socket(struct sup_worker *w)
             sup_worker_kill(w, "control socket: %s", eb.msg);
             return;
         }
-        sup_handle_msg(w, &m);
+        if (w->state == SUP_HELLO) {
+            sup_handle_hello(w, &m, &cred);
+        } else {
+            sup_handle_msg(w, &m);
+        }
         ipc_msg_destroy(&m);
     }
 }
@@ -866,7 +932,7 @@ sup_update_status(struct supervisor *sup)
             v.flow_count = stats.n_flows;
         }
         v.policy_generation = d->pdp->policy_generation;
-        if (memcmp(&v, status_page_get(d->status), sizeof v)) {
+        if (!status_page_values_equal(&v, status_page_get(d->status))) {
             status_page_publish(d->status, &v);
         }
     }

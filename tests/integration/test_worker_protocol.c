@@ -50,8 +50,8 @@ struct fixture {
 };
 
 static void
-fixture_start(struct fixture *fx, const char *handler_path,
-              unsigned int malformed_limit)
+fixture_start(struct fixture *fx, const char *dp_name,
+              const char *handler_path, unsigned int malformed_limit)
 {
     struct spawner_config scfg = {
         .handler_path = handler_path,
@@ -66,11 +66,14 @@ fixture_start(struct fixture *fx, const char *handler_path,
     fx->privd.cfg.n_handlers = 1;
     fx->privd.cfg.n_revalidators = 1;
     fx->privd.cfg.malformed_limit = malformed_limit;
-    assert_int_equal(dpif_create_and_open("wp0", "dummy", &fx->dp.dpif), 0);
-    port_no = UINT32_MAX;
-    assert_int_equal(dpif_port_add(fx->dp.dpif, "wp1", "dummy", &port_no), 0);
-    port_no = UINT32_MAX;
-    assert_int_equal(dpif_port_add(fx->dp.dpif, "wp2", "dummy", &port_no), 0);
+    assert_int_equal(dpif_create_and_open(dp_name, "dummy", &fx->dp.dpif), 0);
+    for (int i = 1; i <= 2; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "%sp%d", dp_name, i);
+        port_no = UINT32_MAX;
+        assert_int_equal(dpif_port_add(fx->dp.dpif, name, "dummy", &port_no),
+                         0);
+    }
     fx->privd.dps = &fx->dp;
     fx->privd.n_dps = 1;
     if (spawner_start(&scfg, &fx->privd.spawner, &eb)) {
@@ -190,7 +193,7 @@ hostile_worker_is_refused_and_killed(void **state)
     for (size_t i = 0; i < ARRAY_SIZE(counters); i++) {
         before[i] = counter_get(counters[i]);
     }
-    fixture_start(&fx, TEST_EVIL_WORKER, 10);
+    fixture_start(&fx, "wpdp0", TEST_EVIL_WORKER, 10);
 
     assert_true(STEP_UNTIL(&fx, 10000, snap(&fx, "handler").reason[0]));
     struct proc_snap h = snap(&fx, "handler");
@@ -220,7 +223,7 @@ malformed_limit_kills(void **state)
     struct fixture fx;
 
     (void) state;
-    fixture_start(&fx, TEST_EVIL_WORKER, 3);
+    fixture_start(&fx, "wpdp1", TEST_EVIL_WORKER, 3);
     assert_true(STEP_UNTIL(&fx, 10000, snap(&fx, "handler").reason[0]));
     struct proc_snap h = snap(&fx, "handler");
     if (!strstr(h.reason, "3 malformed messages")) {
@@ -281,7 +284,7 @@ real_workers_serve_and_restart(void **state)
     uint8_t frame[60];
 
     (void) state;
-    fixture_start(&fx, TEST_HANDLERD, 10);
+    fixture_start(&fx, "wpdp2", TEST_HANDLERD, 10);
     assert_true(STEP_UNTIL(&fx, 10000, supervisor_n_ready(fx.sup) == 2));
 
     struct proc_snap h = snap(&fx, "handler");
@@ -327,7 +330,7 @@ workers_exit_when_privd_dies(void **state)
     assert_true(privd >= 0);
     if (!privd) {
         struct fixture fx;
-        fixture_start(&fx, TEST_HANDLERD, 10);
+        fixture_start(&fx, "wpdp3", TEST_HANDLERD, 10);
         if (!STEP_UNTIL(&fx, 10000, supervisor_n_ready(fx.sup) == 2)) {
             _exit(1);
         }

@@ -22,6 +22,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,8 +180,12 @@ main(int argc, char *argv[])
     if (worker_parse_args(argc, argv, &role, &id, &eb)) {
         die(2, "args", &eb);
     }
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd)) {
+        die(2, "getcwd", NULL);
+    }
     struct sandbox_config cfg = {
-        .user = DPIFD_WORKER_USER, .root_dir = ".", .role = role,
+        .user = DPIFD_WORKER_USER, .root_dir = cwd, .role = role,
         .expect_root = geteuid() == 0, .keep_fds = keep, .n_keep_fds = 1,
     };
     struct sandbox_report report;
