@@ -44,7 +44,9 @@ ds_reserve(struct ds *s, size_t n)
         abort();                /* Caller failed to bound the text. */
     }
     size_t need = s->length + n;
-    if (need > s->allocated) {
+    /* An empty string may have no memory yet even when 'n' is 0, and every
+     * caller then writes the terminating NUL. */
+    if (need > s->allocated || !s->string) {
         size_t alloc = MAX(need, 2 * s->allocated);
         alloc = MAX(alloc, 32);
         s->string = xrealloc(s->string, alloc + 1);

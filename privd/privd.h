@@ -12,8 +12,18 @@
  * Modules receive the "struct privd" they need explicitly; there is no
  * global state besides the provider registry of privd/dpif.c.
  *
- * Ownership: struct privd owns everything it points to; privd_destroy()
- * (in main.c) tears it down in reverse order of creation.
+ * Datapaths come and go at run time (the configuration at startup and at
+ * every SIGHUP, "dpifctl add-dp/del-dp" in between), so the functions below
+ * are the only way to open or close one: they keep 'dps' and the control
+ * server's per-datapath state (flow dumps in progress, captured frames)
+ * consistent.  privd_sync_datapaths() applies a configuration: it opens the
+ * datapaths and adds the ports it lists, and removes those that an earlier
+ * configuration listed and the new one does not.  Datapaths and ports made
+ * by hand with dpifctl are not touched by a reload.
+ *
+ * Ownership: struct privd owns everything it points to; main.c tears it
+ * down in reverse order of creation.  A "struct privd_dp *" is valid until
+ * the next datapath is opened or closed (the array moves).
  */
 #ifndef PRIVD_PRIVD_H
 #define PRIVD_PRIVD_H 1
@@ -26,6 +36,7 @@
 
 struct dpif;
 struct control_server;
+struct errbuf;
 struct spawner;
 struct supervisor;
 
@@ -42,8 +53,10 @@ struct privd {
     struct privd_dp *dps;       /* Open datapaths, 'n_dps' of them. */
     size_t n_dps;
     struct control_server *control; /* Control socket server. */
-    struct spawner *spawner;    /* Started by main before the privilege
-                                 * drop; the supervisor borrows it. */
+    struct spawner *spawner;    /* Worker spawner, forked before the
+                                 * privilege drop; NULL when the worker
+                                 * binaries are not installed.  The
+                                 * supervisor borrows it. */
     struct supervisor *supervisor;  /* Workers; NULL before they start. */
     bool exiting;               /* SIGTERM seen: leave the loop. */
     bool reload;                /* SIGHUP seen: re-read config and rules. */
@@ -52,5 +65,31 @@ struct privd {
 
 /* Finds an open datapath by name, or NULL. */
 struct privd_dp *privd_find_dp(struct privd *, const char *name);
+
+/* Opens (creating it if needed) datapath 'name' of provider 'type' and
+ * appends it to privd->dps; stores it in '*dpp' if 'dpp' is nonnull.
+ * EEXIST if privd already has a datapath of that name. */
+int privd_open_dp(struct privd *, const char *name, const char *type,
+                  struct privd_dp **dpp, struct errbuf *);
+
+/* Removes 'dp' from privd->dps and closes it.  With 'destroy' the
+ * datapath itself is deleted (its flows and ports go); without, only
+ * privd's handle is closed, so that a kernel datapath keeps forwarding
+ * with its flows.  Userspace datapaths live inside privd and are always
+ * destroyed. */
+int privd_close_dp(struct privd *, struct privd_dp *dp, bool destroy,
+                   struct errbuf *);
+
+/* Closes every datapath at shutdown: flushes their flows first unless
+ * cfg.keep_flows_on_exit. */
+void privd_close_all_dps(struct privd *);
+
+/* Makes the open datapaths match 'new_cfg': opens missing datapaths, adds
+ * missing ports (re-adding a port whose type changed), sets rules files,
+ * and removes datapaths and ports that 'old_cfg' (NULL at startup) listed
+ * and 'new_cfg' does not.  Continues after an error and returns the first
+ * one, with its reason in 'eb'. */
+int privd_sync_datapaths(struct privd *, const struct config *old_cfg,
+                         const struct config *new_cfg, struct errbuf *);
 
 #endif /* privd.h */

@@ -1170,9 +1170,8 @@ supervisor_destroy(struct supervisor *sup)
 
 /* ----- introspection ----------------------------------------------------------------- */
 
-/* Reads Uid (real) and CapEff of 'pid' from /proc/PID/status. */
-static void
-sup_read_proc_status(pid_t pid, uid_t *uidp, uint64_t *capp)
+void
+proc_read_status(pid_t pid, uid_t *uidp, uint64_t *capp)
 {
     char path[64], line[256];
     FILE *f;
@@ -1207,7 +1206,7 @@ supervisor_for_each_proc(const struct supervisor *sup,
             .pid = spawner_get_pid(sup->privd->spawner),
             .last_exit_reason = "",
         };
-        sup_read_proc_status(info.pid, &info.uid, &info.cap_eff);
+        proc_read_status(info.pid, &info.uid, &info.cap_eff);
         cb(&info, aux);
     }
     SUP_FOR_EACH_WORKER (w, sup) {
@@ -1221,7 +1220,7 @@ supervisor_for_each_proc(const struct supervisor *sup,
             .last_exit_reason = w->last_exit,
         };
         if (w->pid) {
-            sup_read_proc_status(w->pid, &info.uid, &info.cap_eff);
+            proc_read_status(w->pid, &info.uid, &info.cap_eff);
         }
         cb(&info, aux);
     }

@@ -155,6 +155,10 @@ void supervisor_for_each_proc(const struct supervisor *,
                                          void *aux),
                               void *aux);
 
+/* Reads the real uid and CapEff of process 'pid' from /proc/PID/status;
+ * (uid_t) -1 and 0 when it cannot be read. */
+void proc_read_status(pid_t pid, uid_t *uidp, uint64_t *capp);
+
 /* Asks every running worker for a CounterReport now. */
 void supervisor_request_reports(struct supervisor *);
 

@@ -1,0 +1,2349 @@
+/* control-server.c — privd's control socket: see control-server.h. */
+#include "privd/control-server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/counters.h"
+#include "common/ds.h"
+#include "common/ipc.h"
+#include "common/log.h"
+#include "common/nl.h"
+#include "common/flow.h"
+#include "common/odp-actions.h"
+#include "common/odp-key.h"
+#include "common/poller.h"
+#include "common/timeval.h"
+#include "common/ufid.h"
+#include "privd/dpif.h"
+#include "privd/privd.h"
+#include "privd/spawner.h"
+#include "privd/supervisor.h"
+
+LOG_MODULE(control);
+
+COUNTER_DEFINE(control_client_limit);
+COUNTER_DEFINE(control_accept_failed);
+COUNTER_DEFINE(control_peercred_failed);
+COUNTER_DEFINE(control_request_malformed);
+COUNTER_DEFINE(control_request_invalid);
+COUNTER_DEFINE(control_bad_key);
+COUNTER_DEFINE(control_request_unavailable);
+COUNTER_DEFINE(control_denied_read);
+COUNTER_DEFINE(control_denied_write);
+COUNTER_DEFINE(control_reply_too_big);
+COUNTER_DEFINE(control_reply_send_failed);
+COUNTER_DEFINE(control_capture_backlog_dropped);
+
+/* Group names of the two access levels. */
+#define CONTROL_READ_GROUP "dpifd"
+#define CONTROL_ADMIN_GROUP "dpifd-admin"
+
+/* Bytes kept free in a paged reply for everything but the pages' items. */
+#define CONTROL_REPLY_SLACK 4096
+/* Most supplementary groups of a peer that are looked at. */
+#define CONTROL_MAX_GROUPS 256
+
+/* A flow dump in progress for one connection (dump-flows pages). */
+struct control_dump {
+    const struct dpif *dpif;    /* Datapath dumped (borrowed; see
+                                 * control_server_forget_dp()). */
+    struct dpif_flow_dump *dump;        /* Owned. */
+    struct dpif_flow_dump_thread *thread;   /* Owned. */
+    uint64_t cursor;            /* Token the next page must present. */
+    struct buf filter_key;      /* Filter key, empty for none. */
+    struct buf filter_mask;     /* Filter mask, empty for exact. */
+    bool held;                  /* 'held_flow' is the next flow to send. */
+    struct dpif_flow held_flow; /* A flow that did not fit in the last
+                                 * page; key, mask and actions point into
+                                 * 'held_data'. */
+    struct buf held_data;       /* Storage of the held flow's streams. */
+};
+
+/* One client connection; a free slot has ipc.fd == -1. */
+struct control_conn {
+    struct ipc_conn ipc;        /* The socket and its receive buffer. */
+    struct control_peer peer;   /* Who is on the other end. */
+    size_t budget;              /* Largest reply payload its send buffer
+                                 * takes. */
+    struct buf tx;              /* Reply frame not sent yet (EAGAIN), or
+                                 * empty. */
+    struct control_dump *dump;  /* dump-flows in progress, or NULL. */
+    uint64_t next_cursor;       /* Source of dump cursors. */
+};
+
+/* A captured frame that privd holds after a clearing read that did not fit
+ * in its reply. */
+struct control_frame {
+    const struct dpif *dpif;    /* Datapath it was sent on (borrowed). */
+    uint32_t port_no;           /* Port it was sent on. */
+    long long time_msec;        /* When. */
+    size_t len;                 /* Bytes in 'data'. */
+    uint8_t *data;              /* The frame, owned. */
+};
+
+struct control_server {
+    struct privd *privd;        /* Served process (borrowed). */
+    char *path;                 /* Socket file, owned. */
+    int listen_fd;              /* Listening socket, owned. */
+    gid_t read_gid;             /* "dpifd" group, or (gid_t) -1. */
+    gid_t admin_gid;            /* "dpifd-admin" group, or (gid_t) -1. */
+    struct control_conn conns[CONTROL_MAX_CLIENTS]; /* Connection slots. */
+    struct control_frame *backlog;  /* Held captured frames, oldest first. */
+    size_t n_backlog;           /* Entries in 'backlog'. */
+};
+
+/* Everything one request's handler works with. */
+struct control_ctx {
+    struct control_server *cs;  /* The server. */
+    struct privd *privd;        /* privd. */
+    struct control_conn *conn;  /* The connection asking. */
+    const struct control_peer *peer;    /* Its credentials. */
+    size_t budget;              /* Bytes the reply's pages may take. */
+    const char *subject;        /* Datapath the request is about (for the
+                                 * change log), or NULL. */
+    struct errbuf eb;           /* Reason of a failure. */
+    void **allocs;              /* Everything the reply points to, freed
+                                 * after it is sent. */
+    size_t n_allocs;            /* Entries in 'allocs'. */
+    size_t allocated;           /* Room in 'allocs'. */
+};
+
+/* ----- reply memory ------------------------------------------------------ */
+
+static void *
+ctx_keep(struct control_ctx *ctx, void *p)
+{
+    if (ctx->n_allocs >= ctx->allocated) {
+        ctx->allocated = ctx->allocated ? 2 * ctx->allocated : 32;
+        ctx->allocs = xrealloc(ctx->allocs,
+                               ctx->allocated * sizeof *ctx->allocs);
+    }
+    ctx->allocs[ctx->n_allocs++] = p;
+    return p;
+}
+
+static void *
+ctx_alloc(struct control_ctx *ctx, size_t size)
+{
+    return ctx_keep(ctx, xzalloc(size ? size : 1));
+}
+
+static char *
+ctx_strdup(struct control_ctx *ctx, const char *s)
+{
+    return ctx_keep(ctx, xstrdup(s));
+}
+
+/* A heap copy of 'n' bytes: aligned for any type, so that netlink streams
+ * that arrived at an arbitrary offset can be parsed in place. */
+static void *
+ctx_memdup(struct control_ctx *ctx, const void *p, size_t n)
+{
+    void *copy = ctx_alloc(ctx, n);
+    if (n) {
+        memcpy(copy, p, n);
+    }
+    return copy;
+}
+
+static ProtobufCBinaryData
+ctx_bytes(struct control_ctx *ctx, const void *p, size_t n)
+{
+    return (ProtobufCBinaryData) { n, ctx_memdup(ctx, p, n) };
+}
+
+static void
+ctx_free(struct control_ctx *ctx)
+{
+    for (size_t i = 0; i < ctx->n_allocs; i++) {
+        free(ctx->allocs[i]);
+    }
+    free(ctx->allocs);
+    ctx->allocs = NULL;
+    ctx->n_allocs = ctx->allocated = 0;
+}
+
+/* Allocates message VAR in CTX's memory and initializes it with INIT. */
+#define CTX_NEW(CTX, VAR, INIT) \
+    ((VAR) = ctx_alloc(CTX, sizeof *(VAR)), INIT(VAR))
+
+/* Appends 'item' to a repeated field ('*itemsp', '*np'), growing by
+ * doubling in CTX's memory. */
+static void
+ctx_append(struct control_ctx *ctx, void ***itemsp, size_t *np, void *item)
+{
+    size_t n = *np;
+    if (!(n & (n - 1))) {       /* 0, 1, 2, 4...: grow to the next power. */
+        void **items = ctx_alloc(ctx, (n ? 2 * n : 1) * sizeof *items);
+        if (n) {
+            memcpy(items, *itemsp, n * sizeof *items);
+        }
+        *itemsp = items;
+    }
+    (*itemsp)[n] = item;
+    *np = n + 1;
+}
+#define CTX_APPEND(CTX, ITEMS, N, ITEM) \
+    ctx_append(CTX, (void ***) (void *) &(ITEMS), &(N), ITEM)
+
+/* ----- field checks ------------------------------------------------------ */
+
+static int
+ctl_check_name(struct control_ctx *ctx, const char *what, const char *s)
+{
+    size_t len = s ? strlen(s) : 0;
+    if (!len || len > IPC_MAX_NAME) {
+        COUNTER_INC(control_request_invalid);
+        return errbuf_set(&ctx->eb, EINVAL, "%s: expected 1 to %d bytes",
+                          what, IPC_MAX_NAME);
+    }
+    return 0;
+}
+
+/* Finds datapath 'name' for a request. */
+static int
+ctl_find_dp(struct control_ctx *ctx, const char *name, struct privd_dp **dpp)
+{
+    int error = ctl_check_name(ctx, "dp", name);
+    if (error) {
+        return error;
+    }
+    struct privd_dp *dp = privd_find_dp(ctx->privd, name);
+    if (!dp) {
+        return errbuf_set(&ctx->eb, ENOENT, "no datapath %s", name);
+    }
+    ctx->subject = ctx_strdup(ctx, name);     /* Outlives a del-dp. */
+    *dpp = dp;
+    return 0;
+}
+
+/* Checks the size and netlink structure of a key, mask or filter from a
+ * client and returns an aligned copy in '*copyp'.  Flow keys and masks get
+ * the key codec's checks on top (ctl_check_flow_key()); dump filters are
+ * partial keys and get only these. */
+static int
+ctl_check_key(struct control_ctx *ctx, const char *what,
+              const ProtobufCBinaryData *data, bool required, void **copyp)
+{
+    struct errbuf eb;
+
+    if (data->len > IPC_MAX_KEY || (required && !data->len)) {
+        COUNTER_INC(control_request_invalid);
+        return errbuf_set(&ctx->eb, EINVAL, "%s: expected %d to %d bytes, "
+                          "got %zu", what, required ? 4 : 0, IPC_MAX_KEY,
+                          data->len);
+    }
+    void *copy = ctx_memdup(ctx, data->data, data->len);
+    if (nl_check_stream(copy, data->len, &eb)) {
+        COUNTER_INC(control_request_invalid);
+        return errbuf_set(&ctx->eb, EINVAL, "%s: %s", what, eb.msg);
+    }
+    *copyp = copy;
+    return 0;
+}
+
+/* Checks a flow key (and its mask, unless 'mask' is NULL) with the key
+ * codec: malformed keys and masks (ODP_FIT_ERROR) are refused.  Keys that
+ * hold more or less than a struct flow represents are the datapath's to
+ * accept or refuse. */
+static int
+ctl_check_flow_key(struct control_ctx *ctx, const void *key, size_t key_len,
+                   const void *mask, size_t mask_len)
+{
+    struct flow flow, flow_mask;
+    struct errbuf eb;
+
+    if (odp_key_to_flow(key, key_len, &flow, &eb) == ODP_FIT_ERROR) {
+        COUNTER_INC(control_bad_key);
+        return errbuf_set(&ctx->eb, EINVAL, "key: %s", eb.msg);
+    }
+    if (mask && odp_mask_to_flow(mask, mask_len, &flow, &flow_mask, &eb)
+                == ODP_FIT_ERROR) {
+        COUNTER_INC(control_bad_key);
+        return errbuf_set(&ctx->eb, EINVAL, "mask: %s", eb.msg);
+    }
+    return 0;
+}
+
+static int
+ctl_check_ufid(struct control_ctx *ctx, const ProtobufCBinaryData *data,
+               union ufid *ufid)
+{
+    if (data->len != IPC_UFID_LEN) {
+        COUNTER_INC(control_request_invalid);
+        return errbuf_set(&ctx->eb, EINVAL, "ufid: expected %d bytes, got "
+                          "%zu", IPC_UFID_LEN, data->len);
+    }
+    memcpy(ufid, data->data, sizeof *ufid);
+    return 0;
+}
+
+/* odp_actions_validate() callbacks: the datapath's own ports and upcall
+ * channels. */
+static bool
+ctl_port_ok(uint32_t port, void *dp_)
+{
+    const struct privd_dp *dp = dp_;
+    struct dpif_port p;
+
+    if (dpif_port_query_by_number(dp->dpif, port, &p)) {
+        return false;
+    }
+    dpif_port_destroy(&p);
+    return true;
+}
+
+struct ctl_pid_search {
+    const struct dpif *dpif;    /* Datapath searched. */
+    uint32_t pid;               /* Channel looked for. */
+    bool found;                 /* Result. */
+};
+
+static void
+ctl_pid_search_cb(const struct dpif_port *port, void *aux)
+{
+    struct ctl_pid_search *s = aux;
+    if (dpif_port_get_pid(s->dpif, port->port_no) == s->pid) {
+        s->found = true;
+    }
+}
+
+static bool
+ctl_pid_ok(uint32_t pid, void *dp_)
+{
+    const struct privd_dp *dp = dp_;
+    struct ctl_pid_search s = { dp->dpif, pid, false };
+
+    if (dpif_port_get_pid(dp->dpif, DPIF_SPECIAL_PORT_PID) == pid) {
+        return true;
+    }
+    dpif_port_dump(dp->dpif, ctl_pid_search_cb, &s);
+    return s.found;
+}
+
+static int
+ctl_check_actions(struct control_ctx *ctx, struct privd_dp *dp,
+                  const ProtobufCBinaryData *data, void **copyp)
+{
+    struct odp_actions_policy policy = {
+        .allowed = ODP_ACTIONS_SUPPORTED,
+        .max_len = IPC_MAX_ACTIONS,
+        .port_ok = ctl_port_ok,
+        .pid_ok = ctl_pid_ok,
+        .aux = dp,
+    };
+    struct errbuf eb;
+
+    if (data->len > IPC_MAX_ACTIONS) {
+        COUNTER_INC(control_request_invalid);
+        return errbuf_set(&ctx->eb, EINVAL, "actions: more than %d bytes",
+                          IPC_MAX_ACTIONS);
+    }
+    void *copy = ctx_memdup(ctx, data->data, data->len);
+    int error = odp_actions_validate(copy, data->len, &policy, &eb);
+    if (error) {
+        COUNTER_INC(control_request_invalid);
+        return errbuf_set(&ctx->eb, error, "actions: %s", eb.msg);
+    }
+    *copyp = copy;
+    return 0;
+}
+
+/* ----- conversions -------------------------------------------------------- */
+
+static Dpif__FlowStats *
+ctl_flow_stats(struct control_ctx *ctx, const struct dpif_flow_stats *s)
+{
+    Dpif__FlowStats *fs;
+    CTX_NEW(ctx, fs, dpif__flow_stats__init);
+    fs->has_packets = fs->has_bytes = fs->has_tcp_flags = true;
+    fs->packets = s->n_packets;
+    fs->bytes = s->n_bytes;
+    fs->tcp_flags = s->tcp_flags;
+    if (s->used) {
+        fs->has_used_msec = true;
+        fs->used_msec = s->used;
+    }
+    return fs;
+}
+
+static Dpif__Flow *
+ctl_flow(struct control_ctx *ctx, const struct dpif_flow *f)
+{
+    Dpif__Flow *flow;
+    CTX_NEW(ctx, flow, dpif__flow__init);
+    flow->has_ufid = flow->has_key = flow->has_actions = true;
+    flow->ufid = ctx_bytes(ctx, &f->ufid, sizeof f->ufid);
+    flow->key = ctx_bytes(ctx, f->key, f->key_len);
+    if (f->mask_len) {
+        flow->has_mask = true;
+        flow->mask = ctx_bytes(ctx, f->mask, f->mask_len);
+    }
+    flow->actions = ctx_bytes(ctx, f->actions, f->actions_len);
+    flow->stats = ctl_flow_stats(ctx, &f->stats);
+    return flow;
+}
+
+/* Bytes a flow takes in a reply, generously. */
+static size_t
+ctl_flow_size(const struct dpif_flow *f)
+{
+    return f->key_len + f->mask_len + f->actions_len + sizeof f->ufid + 96;
+}
+
+/* ----- show, dump-dps, add-dp, del-dp, add-if, del-if ------------------- */
+
+struct ctl_port_list {
+    struct control_ctx *ctx;    /* Reply memory. */
+    const struct dpif *dpif;    /* Datapath listed. */
+    Dpif__DatapathInfo *info;   /* Where ports go. */
+};
+
+static void
+ctl_show_port_cb(const struct dpif_port *port, void *aux)
+{
+    struct ctl_port_list *l = aux;
+    struct control_ctx *ctx = l->ctx;
+    struct dpif_port_stats s;
+    Dpif__PortInfo *pi;
+
+    if (l->info->n_ports >= IPC_MAX_PORTS) {
+        return;
+    }
+    CTX_NEW(ctx, pi, dpif__port_info__init);
+    pi->port_no = port->port_no;
+    pi->name = ctx_strdup(ctx, port->name);
+    pi->type = ctx_strdup(ctx, port->type);
+    if (!dpif_port_get_stats(l->dpif, port->port_no, &s)) {
+        Dpif__PortStats *ps;
+        CTX_NEW(ctx, ps, dpif__port_stats__init);
+        ps->has_rx_packets = ps->has_rx_bytes = ps->has_rx_dropped = true;
+        ps->has_tx_packets = ps->has_tx_bytes = ps->has_tx_dropped = true;
+        ps->rx_packets = s.rx_packets;
+        ps->rx_bytes = s.rx_bytes;
+        ps->rx_dropped = s.rx_dropped;
+        ps->tx_packets = s.tx_packets;
+        ps->tx_bytes = s.tx_bytes;
+        ps->tx_dropped = s.tx_dropped;
+        pi->stats = ps;
+    }
+    CTX_APPEND(ctx, l->info->ports, l->info->n_ports, pi);
+}
+
+static Dpif__DatapathInfo *
+ctl_dp_info(struct control_ctx *ctx, const struct privd_dp *dp)
+{
+    Dpif__DatapathInfo *info;
+    struct dpif_dp_stats s;
+
+    CTX_NEW(ctx, info, dpif__datapath_info__init);
+    info->name = ctx_strdup(ctx, dpif_name(dp->dpif));
+    info->type = ctx_strdup(ctx, dpif_type(dp->dpif));
+    if (!dpif_get_dp_stats(dp->dpif, &s)) {
+        info->has_n_hit = info->has_n_missed = info->has_n_lost = true;
+        info->has_n_flows = info->has_n_masks = true;
+        info->n_hit = s.n_hit;
+        info->n_missed = s.n_missed;
+        info->n_lost = s.n_lost;
+        info->n_flows = s.n_flows;
+        info->n_masks = s.n_masks;
+    }
+    struct ctl_port_list l = { ctx, dp->dpif, info };
+    dpif_port_dump(dp->dpif, ctl_show_port_cb, &l);
+    return info;
+}
+
+static int
+ctl_show(struct control_ctx *ctx, const Dpif__Request *rq, Dpif__Reply *rp)
+{
+    const Dpif__ShowRequest *r = rq->show;
+    Dpif__ShowReply *out;
+
+    CTX_NEW(ctx, out, dpif__show_reply__init);
+    if (r->dp) {
+        struct privd_dp *dp;
+        int error = ctl_find_dp(ctx, r->dp, &dp);
+        if (error) {
+            return error;
+        }
+        CTX_APPEND(ctx, out->dps, out->n_dps, ctl_dp_info(ctx, dp));
+    } else {
+        for (size_t i = 0; i < ctx->privd->n_dps; i++) {
+            CTX_APPEND(ctx, out->dps, out->n_dps,
+                       ctl_dp_info(ctx, &ctx->privd->dps[i]));
+        }
+    }
+    rp->result_case = DPIF__REPLY__RESULT_SHOW;
+    rp->show = out;
+    return 0;
+}
+
+static int
+ctl_dump_dps(struct control_ctx *ctx, const Dpif__Request *rq,
+             Dpif__Reply *rp)
+{
+    Dpif__DumpDpsReply *out;
+
+    CTX_NEW(ctx, out, dpif__dump_dps_reply__init);
+    for (size_t i = 0; i < ctx->privd->n_dps; i++) {
+        const struct dpif *dpif = ctx->privd->dps[i].dpif;
+        Dpif__DpName *n;
+        CTX_NEW(ctx, n, dpif__dp_name__init);
+        n->name = ctx_strdup(ctx, dpif_name(dpif));
+        n->type = ctx_strdup(ctx, dpif_type(dpif));
+        CTX_APPEND(ctx, out->dps, out->n_dps, n);
+    }
+    rp->result_case = DPIF__REPLY__RESULT_DUMP_DPS;
+    rp->dump_dps = out;
+    return 0;
+}
+
+/* True if 's' is a valid datapath or port name: what config.c and dpif.c
+ * accept, checked here first for a clearer reason. */
+static bool
+ctl_name_is_valid(const char *s)
+{
+    size_t len = strlen(s);
+    if (!len || len > DPIF_NAME_MAX) {
+        return false;
+    }
+    for (; *s; s++) {
+        if (!(*s >= 'a' && *s <= 'z') && !(*s >= 'A' && *s <= 'Z')
+            && !(*s >= '0' && *s <= '9') && !strchr("-_.", *s)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static int
+ctl_add_dp(struct control_ctx *ctx, const Dpif__Request *rq, Dpif__Reply *rp)
+{
+    const Dpif__AddDpRequest *r = rq->add_dp;
+    int error = ctl_check_name(ctx, "name", r->name);
+    if (!error) {
+        error = ctl_check_name(ctx, "type", r->type);
+    }
+    if (error) {
+        return error;
+    }
+    ctx->subject = r->name;
+    if (!ctl_name_is_valid(r->name)) {
+        COUNTER_INC(control_request_invalid);
+        return errbuf_set(&ctx->eb, EINVAL, "name must be 1 to %d letters, "
+                          "digits, '-', '_' or '.'", DPIF_NAME_MAX);
+    }
+    if (strcmp(r->type, "netdev") && strcmp(r->type, "dummy")
+        && strcmp(r->type, "system")) {
+        COUNTER_INC(control_request_invalid);
+        return errbuf_set(&ctx->eb, EINVAL, "unknown datapath type \"%s\" "
+                          "(expected netdev, dummy or system)", r->type);
+    }
+    error = privd_open_dp(ctx->privd, r->name, r->type, NULL, &ctx->eb);
+    if (error) {
+        return error;
+    }
+    Dpif__AddDpReply *out;
+    CTX_NEW(ctx, out, dpif__add_dp_reply__init);
+    rp->result_case = DPIF__REPLY__RESULT_ADD_DP;
+    rp->add_dp = out;
+    return 0;
+}
+
+static int
+ctl_del_dp(struct control_ctx *ctx, const Dpif__Request *rq, Dpif__Reply *rp)
+{
+    struct privd_dp *dp;
+    int error = ctl_find_dp(ctx, rq->del_dp->name, &dp);
+    if (!error) {
+        error = privd_close_dp(ctx->privd, dp, true, &ctx->eb);
+    }
+    if (error) {
+        return error;
+    }
+    Dpif__DelDpReply *out;
+    CTX_NEW(ctx, out, dpif__del_dp_reply__init);
+    rp->result_case = DPIF__REPLY__RESULT_DEL_DP;
+    rp->del_dp = out;
+    return 0;
+}
+
+static int
+ctl_add_if(struct control_ctx *ctx, const Dpif__Request *rq, Dpif__Reply *rp)
+{
+    const Dpif__AddIfRequest *r = rq->add_if;
+    struct privd_dp *dp;
+    int error = ctl_find_dp(ctx, r->dp, &dp);
+    if (!error) {
+        error = ctl_check_name(ctx, "name", r->name);
+    }
+    if (!error && r->type) {
+        error = ctl_check_name(ctx, "type", r->type);
+    }
+    if (error) {
+        return error;
+    }
+    if (!ctl_name_is_valid(r->name)) {
+        COUNTER_INC(control_request_invalid);
+        return errbuf_set(&ctx->eb, EINVAL, "port name must be 1 to %d "
+                          "letters, digits, '-', '_' or '.'", DPIF_NAME_MAX);
+    }
+    if (r->n_options) {
+        COUNTER_INC(control_request_invalid);
+        return errbuf_set(&ctx->eb, EINVAL, "port options: no port type of "
+                          "this datapath takes options");
+    }
+    const char *type = (r->type ? r->type
+                        : !strcmp(dpif_type(dp->dpif), "dummy") ? "dummy"
+                        : "system");
+    uint32_t port_no = r->has_port_no ? r->port_no : UINT32_MAX;
+    error = dpif_port_add(dp->dpif, r->name, type, &port_no);
+    if (error) {
+        return errbuf_set(&ctx->eb, error, "adding port %s (type %s): %s",
+                          r->name, type, strerror(error));
+    }
+    Dpif__AddIfReply *out;
+    CTX_NEW(ctx, out, dpif__add_if_reply__init);
+    out->port_no = port_no;
+    rp->result_case = DPIF__REPLY__RESULT_ADD_IF;
+    rp->add_if = out;
+    return 0;
+}
+
+static int
+ctl_del_if(struct control_ctx *ctx, const Dpif__Request *rq, Dpif__Reply *rp)
+{
+    const Dpif__DelIfRequest *r = rq->del_if;
+    struct privd_dp *dp;
+    uint32_t port_no;
+    int error = ctl_find_dp(ctx, r->dp, &dp);
+    if (error) {
+        return error;
+    }
+    if (r->port_case == DPIF__DEL_IF_REQUEST__PORT_NAME) {
+        struct dpif_port port;
+        error = ctl_check_name(ctx, "name", r->name);
+        if (error) {
+            return error;
+        }
+        if (dpif_port_query_by_name(dp->dpif, r->name, &port)) {
+            return errbuf_set(&ctx->eb, ENOENT, "no port %s in %s", r->name,
+                              dpif_name(dp->dpif));
+        }
+        port_no = port.port_no;
+        dpif_port_destroy(&port);
+    } else if (r->port_case == DPIF__DEL_IF_REQUEST__PORT_PORT_NO) {
+        port_no = r->port_no;
+    } else {
+        COUNTER_INC(control_request_invalid);
+        return errbuf_set(&ctx->eb, EINVAL, "give a port name or number");
+    }
+    if (!port_no) {
+        COUNTER_INC(control_request_invalid);
+        return errbuf_set(&ctx->eb, EINVAL, "port 0 is the datapath's local "
+                          "port and cannot be deleted");
+    }
+    error = dpif_port_del(dp->dpif, port_no);
+    if (error) {
+        return errbuf_set(&ctx->eb, error, "deleting port %u: %s", port_no,
+                          strerror(error));
+    }
+    Dpif__DelIfReply *out;
+    CTX_NEW(ctx, out, dpif__del_if_reply__init);
+    rp->result_case = DPIF__REPLY__RESULT_DEL_IF;
+    rp->del_if = out;
+    return 0;
+}
+
+/* ----- flows ---------------------------------------------------------------- */
+
+static void
+control_dump_destroy(struct control_dump *d)
+{
+    if (d) {
+        dpif_flow_dump_thread_destroy(d->thread);
+        dpif_flow_dump_destroy(d->dump);
+        buf_uninit(&d->filter_key);
+        buf_uninit(&d->filter_mask);
+        buf_uninit(&d->held_data);
+        free(d);
+    }
+}
+
+/* True if 'key' matches the dump's filter: every attribute of the filter
+ * key is present in 'key' with the same length, and equal in the bits that
+ * the filter mask's attribute of the same type sets (all bits when the
+ * mask has none). */
+static bool
+control_dump_matches(const struct control_dump *d, const void *key,
+                     size_t key_len)
+{
+    const struct nlattr *fa;
+    size_t left;
+
+    const void *filter = d->filter_key.data;
+    NL_ATTR_FOR_EACH (fa, left, filter, d->filter_key.size) {
+        uint16_t type = nl_attr_type(fa);
+        const struct nlattr *ka = nl_find_attr(key, key_len, type);
+        const struct nlattr *ma = (d->filter_mask.size
+                                   ? nl_find_attr(d->filter_mask.data,
+                                                  d->filter_mask.size, type)
+                                   : NULL);
+        size_t n = nl_attr_get_size(fa);
+        if (!ka || nl_attr_get_size(ka) != n) {
+            return false;
+        }
+        if (ma && nl_attr_get_size(ma) != n) {
+            ma = NULL;
+        }
+        const uint8_t *f = nl_attr_get(fa);
+        const uint8_t *k = nl_attr_get(ka);
+        const uint8_t *m = ma ? nl_attr_get(ma) : NULL;
+        for (size_t i = 0; i < n; i++) {
+            if ((f[i] ^ k[i]) & (m ? m[i] : 0xff)) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+/* Copies 'f' into the dump's held slot. */
+static void
+control_dump_hold(struct control_dump *d, const struct dpif_flow *f)
+{
+    buf_clear(&d->held_data);
+    size_t k = ROUND_UP(f->key_len, 8), m = ROUND_UP(f->mask_len, 8);
+    uint8_t *p = buf_put_zeros(&d->held_data, k + m + f->actions_len + 8);
+    memcpy(p, f->key, f->key_len);
+    if (f->mask_len) {
+        memcpy(p + k, f->mask, f->mask_len);
+    }
+    if (f->actions_len) {
+        memcpy(p + k + m, f->actions, f->actions_len);
+    }
+    d->held_flow = *f;
+    d->held_flow.key = p;
+    d->held_flow.mask = p + k;
+    d->held_flow.actions = p + k + m;
+    d->held = true;
+}
+
+/* Starts a dump of 'dp' for the connection, replacing any earlier one. */
+static int
+control_dump_start(struct control_ctx *ctx, struct privd_dp *dp,
+                   const Dpif__DumpFlowsRequest *r)
+{
+    struct control_conn *conn = ctx->conn;
+    void *fkey = NULL, *fmask = NULL;
+
+    if (r->has_filter_key) {
+        int error = ctl_check_key(ctx, "filter_key", &r->filter_key, false,
+                                  &fkey);
+        if (error) {
+            return error;
+        }
+    }
+    if (r->has_filter_mask) {
+        int error = ctl_check_key(ctx, "filter_mask", &r->filter_mask, false,
+                                  &fmask);
+        if (error) {
+            return error;
+        }
+    }
+
+    control_dump_destroy(conn->dump);
+    conn->dump = NULL;
+
+    struct dpif_flow_dump *dump = dpif_flow_dump_create(dp->dpif, false);
+    if (!dump) {
+        return errbuf_set(&ctx->eb, ENOMEM, "cannot start a flow dump");
+    }
+    struct control_dump *d = xzalloc(sizeof *d);
+    d->dpif = dp->dpif;
+    d->dump = dump;
+    d->thread = dpif_flow_dump_thread_create(dump);
+    buf_init(&d->filter_key, 0);
+    buf_init(&d->filter_mask, 0);
+    buf_init(&d->held_data, 0);
+    if (fkey) {
+        buf_put(&d->filter_key, fkey, r->filter_key.len);
+    }
+    if (fmask) {
+        buf_put(&d->filter_mask, fmask, r->filter_mask.len);
+    }
+    conn->dump = d;
+    return 0;
+}
+
+/* Takes the next flow of the dump that passes its filter: the held one
+ * first.  Returns false at the end.  '*f' is valid until the next call. */
+static bool
+control_dump_next(struct control_dump *d, struct dpif_flow *f)
+{
+    if (d->held) {
+        d->held = false;
+        *f = d->held_flow;
+        return true;
+    }
+    while (dpif_flow_dump_next(d->thread, f, 1) > 0) {
+        if (control_dump_matches(d, f->key, f->key_len)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static int
+ctl_dump_flows(struct control_ctx *ctx, const Dpif__Request *rq,
+               Dpif__Reply *rp)
+{
+    const Dpif__DumpFlowsRequest *r = rq->dump_flows;
+    struct control_conn *conn = ctx->conn;
+    struct privd_dp *dp;
+    int error = ctl_find_dp(ctx, r->dp, &dp);
+    if (error) {
+        return error;
+    }
+
+    size_t max_flows = IPC_MAX_DUMP_FLOWS;
+    if (r->has_max_flows) {
+        if (!r->max_flows || r->max_flows > IPC_MAX_DUMP_FLOWS) {
+            COUNTER_INC(control_request_invalid);
+            return errbuf_set(&ctx->eb, EINVAL, "max_flows: expected 1 to "
+                              "%d", IPC_MAX_DUMP_FLOWS);
+        }
+        max_flows = r->max_flows;
+    }
+
+    if (r->has_cursor) {
+        uint64_t cursor;
+        if (r->cursor.len != sizeof cursor) {
+            COUNTER_INC(control_request_invalid);
+            return errbuf_set(&ctx->eb, EINVAL, "cursor: expected %zu "
+                              "bytes", sizeof cursor);
+        }
+        memcpy(&cursor, r->cursor.data, sizeof cursor);
+        if (!conn->dump || conn->dump->cursor != cursor
+            || conn->dump->dpif != dp->dpif) {
+            COUNTER_INC(control_request_invalid);
+            return errbuf_set(&ctx->eb, EINVAL, "cursor: not the one of the "
+                              "dump in progress on %s (start again without "
+                              "a cursor)", r->dp);
+        }
+    } else {
+        error = control_dump_start(ctx, dp, r);
+        if (error) {
+            return error;
+        }
+    }
+
+    struct control_dump *d = conn->dump;
+    Dpif__DumpFlowsReply *out;
+    size_t used = 0;
+    struct dpif_flow f;
+
+    CTX_NEW(ctx, out, dpif__dump_flows_reply__init);
+    while (control_dump_next(d, &f)) {
+        size_t size = ctl_flow_size(&f);
+        if (out->n_flows >= max_flows
+            || (out->n_flows && used + size > ctx->budget)) {
+            control_dump_hold(d, &f);
+            break;
+        }
+        used += size;
+        CTX_APPEND(ctx, out->flows, out->n_flows, ctl_flow(ctx, &f));
+    }
+    out->more = d->held;
+    if (d->held) {
+        d->cursor = ++conn->next_cursor;
+        out->has_cursor = true;
+        out->cursor = ctx_bytes(ctx, &d->cursor, sizeof d->cursor);
+    } else {
+        control_dump_destroy(d);
+        conn->dump = NULL;
+    }
+    rp->result_case = DPIF__REPLY__RESULT_DUMP_FLOWS;
+    rp->dump_flows = out;
+    return 0;
+}
+
+/* Checks and converts the common fields of add-flow and mod-flow. */
+static int
+ctl_flow_put_args(struct control_ctx *ctx, struct privd_dp *dp,
+                  const ProtobufCBinaryData *key, protobuf_c_boolean has_mask,
+                  const ProtobufCBinaryData *mask,
+                  const ProtobufCBinaryData *actions,
+                  protobuf_c_boolean has_ufid,
+                  const ProtobufCBinaryData *ufid_data, union ufid *ufid,
+                  struct dpif_flow_put *put)
+{
+    void *k, *m = NULL, *a;
+    int error = ctl_check_key(ctx, "key", key, true, &k);
+    if (!error && has_mask) {
+        error = ctl_check_key(ctx, "mask", mask, false, &m);
+    }
+    if (!error) {
+        error = ctl_check_actions(ctx, dp, actions, &a);
+    }
+    if (!error && has_ufid) {
+        error = ctl_check_ufid(ctx, ufid_data, ufid);
+    }
+    if (!error) {
+        error = ctl_check_flow_key(ctx, k, key->len,
+                                   m && mask->len ? m : NULL,
+                                   m ? mask->len : 0);
+    }
+    if (error) {
+        return error;
+    }
+    size_t mask_len = m ? mask->len : 0;
+    if (!has_ufid) {
+        ufid_from_key(k, key->len, m, mask_len, ufid);
+    }
+    memset(put, 0, sizeof *put);
+    put->key = k;
+    put->key_len = key->len;
+    put->mask = mask_len ? m : NULL;
+    put->mask_len = mask_len;
+    put->actions = a;
+    put->actions_len = actions->len;
+    put->ufid = ufid;
+    return 0;
+}
+
+static int
+ctl_add_flow(struct control_ctx *ctx, const Dpif__Request *rq,
+             Dpif__Reply *rp)
+{
+    const Dpif__AddFlowRequest *r = rq->add_flow;
+    struct dpif_flow_put put;
+    struct privd_dp *dp;
+    union ufid ufid;
+
+    int error = ctl_find_dp(ctx, r->dp, &dp);
+    if (!error) {
+        error = ctl_flow_put_args(ctx, dp, &r->key, r->has_mask, &r->mask,
+                                  &r->actions, r->has_ufid, &r->ufid, &ufid,
+                                  &put);
+    }
+    if (error) {
+        return error;
+    }
+    put.flags = DPIF_FP_CREATE;
+    error = dpif_flow_put(dp->dpif, &put);
+    if (error) {
+        return errbuf_set(&ctx->eb, error, "%s",
+                          error == EEXIST ? "the flow exists already"
+                          : strerror(error));
+    }
+    Dpif__AddFlowReply *out;
+    CTX_NEW(ctx, out, dpif__add_flow_reply__init);
+    out->ufid = ctx_bytes(ctx, &ufid, sizeof ufid);
+    rp->result_case = DPIF__REPLY__RESULT_ADD_FLOW;
+    rp->add_flow = out;
+    return 0;
+}
+
+static int
+ctl_mod_flow(struct control_ctx *ctx, const Dpif__Request *rq,
+             Dpif__Reply *rp)
+{
+    const Dpif__ModFlowRequest *r = rq->mod_flow;
+    struct dpif_flow_stats stats;
+    struct dpif_flow_put put;
+    struct privd_dp *dp;
+    union ufid ufid;
+
+    int error = ctl_find_dp(ctx, r->dp, &dp);
+    if (!error) {
+        error = ctl_flow_put_args(ctx, dp, &r->key, r->has_mask, &r->mask,
+                                  &r->actions, r->has_ufid, &r->ufid, &ufid,
+                                  &put);
+    }
+    if (error) {
+        return error;
+    }
+    memset(&stats, 0, sizeof stats);
+    put.flags = (DPIF_FP_MODIFY
+                 | (r->has_may_create && r->may_create ? DPIF_FP_CREATE : 0)
+                 | (r->has_zero_stats && r->zero_stats
+                    ? DPIF_FP_ZERO_STATS : 0));
+    put.stats = &stats;
+    error = dpif_flow_put(dp->dpif, &put);
+    if (error) {
+        return errbuf_set(&ctx->eb, error, "%s",
+                          error == ENOENT ? "no such flow" : strerror(error));
+    }
+    Dpif__ModFlowReply *out;
+    CTX_NEW(ctx, out, dpif__mod_flow_reply__init);
+    out->stats = ctl_flow_stats(ctx, &stats);
+    rp->result_case = DPIF__REPLY__RESULT_MOD_FLOW;
+    rp->mod_flow = out;
+    return 0;
+}
+
+/* The flow identity of get-flow and del-flow: a key or a UFID. */
+static int
+ctl_flow_id(struct control_ctx *ctx, bool by_key, bool by_ufid,
+            const ProtobufCBinaryData *key, const ProtobufCBinaryData *ufid_data,
+            const void **keyp, size_t *key_lenp, union ufid *ufid,
+            const union ufid **ufidp)
+{
+    void *k;
+    int error;
+
+    if (by_key) {
+        error = ctl_check_key(ctx, "key", key, true, &k);
+        if (!error) {
+            error = ctl_check_flow_key(ctx, k, key->len, NULL, 0);
+        }
+        if (!error) {
+            *keyp = k;
+            *key_lenp = key->len;
+            *ufidp = NULL;
+        }
+    } else if (by_ufid) {
+        error = ctl_check_ufid(ctx, ufid_data, ufid);
+        if (!error) {
+            *keyp = NULL;
+            *key_lenp = 0;
+            *ufidp = ufid;
+        }
+    } else {
+        COUNTER_INC(control_request_invalid);
+        error = errbuf_set(&ctx->eb, EINVAL, "give a flow key or a ufid");
+    }
+    return error;
+}
+
+static int
+ctl_get_flow(struct control_ctx *ctx, const Dpif__Request *rq,
+             Dpif__Reply *rp)
+{
+    const Dpif__GetFlowRequest *r = rq->get_flow;
+    struct dpif_flow_get get;
+    struct dpif_flow flow;
+    struct privd_dp *dp;
+    union ufid ufid;
+    struct buf buffer;
+
+    memset(&get, 0, sizeof get);
+    int error = ctl_find_dp(ctx, r->dp, &dp);
+    if (!error) {
+        error = ctl_flow_id(ctx, r->id_case == DPIF__GET_FLOW_REQUEST__ID_KEY,
+                            r->id_case == DPIF__GET_FLOW_REQUEST__ID_UFID,
+                            &r->key, &r->ufid, &get.key, &get.key_len, &ufid,
+                            &get.ufid);
+    }
+    if (error) {
+        return error;
+    }
+    buf_init(&buffer, 0);
+    get.buffer = &buffer;
+    get.flow = &flow;
+    error = dpif_flow_get(dp->dpif, &get);
+    if (error) {
+        buf_uninit(&buffer);
+        return errbuf_set(&ctx->eb, error, "%s",
+                          error == ENOENT ? "no such flow" : strerror(error));
+    }
+    Dpif__GetFlowReply *out;
+    CTX_NEW(ctx, out, dpif__get_flow_reply__init);
+    out->flow = ctl_flow(ctx, &flow);
+    buf_uninit(&buffer);
+    rp->result_case = DPIF__REPLY__RESULT_GET_FLOW;
+    rp->get_flow = out;
+    return 0;
+}
+
+static int
+ctl_del_flow(struct control_ctx *ctx, const Dpif__Request *rq,
+             Dpif__Reply *rp)
+{
+    const Dpif__DelFlowRequest *r = rq->del_flow;
+    struct dpif_flow_stats stats;
+    struct dpif_flow_del del;
+    struct privd_dp *dp;
+    union ufid ufid;
+
+    memset(&del, 0, sizeof del);
+    memset(&stats, 0, sizeof stats);
+    int error = ctl_find_dp(ctx, r->dp, &dp);
+    if (!error) {
+        error = ctl_flow_id(ctx, r->id_case == DPIF__DEL_FLOW_REQUEST__ID_KEY,
+                            r->id_case == DPIF__DEL_FLOW_REQUEST__ID_UFID,
+                            &r->key, &r->ufid, &del.key, &del.key_len, &ufid,
+                            &del.ufid);
+    }
+    if (error) {
+        return error;
+    }
+    del.stats = &stats;
+    error = dpif_flow_del(dp->dpif, &del);
+    if (error) {
+        return errbuf_set(&ctx->eb, error, "%s",
+                          error == ENOENT ? "no such flow" : strerror(error));
+    }
+    Dpif__DelFlowReply *out;
+    CTX_NEW(ctx, out, dpif__del_flow_reply__init);
+    out->stats = ctl_flow_stats(ctx, &stats);
+    rp->result_case = DPIF__REPLY__RESULT_DEL_FLOW;
+    rp->del_flow = out;
+    return 0;
+}
+
+static int
+ctl_del_flows(struct control_ctx *ctx, const Dpif__Request *rq,
+              Dpif__Reply *rp)
+{
+    struct dpif_dp_stats stats;
+    struct privd_dp *dp;
+    int error = ctl_find_dp(ctx, rq->del_flows->dp, &dp);
+    if (error) {
+        return error;
+    }
+    bool counted = !dpif_get_dp_stats(dp->dpif, &stats);
+    error = dpif_flow_flush(dp->dpif);
+    if (error) {
+        return errbuf_set(&ctx->eb, error, "flushing flows: %s",
+                          strerror(error));
+    }
+    Dpif__DelFlowsReply *out;
+    CTX_NEW(ctx, out, dpif__del_flows_reply__init);
+    out->has_n_deleted = counted;
+    out->n_deleted = counted ? stats.n_flows : 0;
+    rp->result_case = DPIF__REPLY__RESULT_DEL_FLOWS;
+    rp->del_flows = out;
+    return 0;
+}
+
+/* ----- procs, counters, memory/show, log/set, metrics -------------------- */
+
+/* One ProcInfo from what the supervisor (or privd itself) knows. */
+static Dpif__ProcInfo *
+ctl_proc(struct control_ctx *ctx, const struct proc_info *info)
+{
+    Dpif__ProcInfo *p;
+    CTX_NEW(ctx, p, dpif__proc_info__init);
+    p->role = ctx_strdup(ctx, info->role);
+    p->id = info->id;
+    p->pid = (uint32_t) info->pid;
+    p->state = ctx_strdup(ctx, info->pid ? "running" : "down");
+    p->has_restarts = true;
+    p->restarts = info->restarts;
+    if (info->pid) {
+        p->has_uptime_msec = true;
+        p->uptime_msec = (uint64_t) (time_msec() - info->start_msec);
+        if (info->uid != (uid_t) -1) {
+            p->has_uid = true;
+            p->uid = (uint32_t) info->uid;
+            p->has_cap_eff = true;
+            p->cap_eff = info->cap_eff;
+        }
+    }
+    if (info->last_exit_reason && *info->last_exit_reason) {
+        p->last_exit = ctx_strdup(ctx, info->last_exit_reason);
+    }
+    return p;
+}
+
+struct ctl_proc_list {
+    struct control_ctx *ctx;    /* Reply memory. */
+    Dpif__ProcsReply *out;      /* Where processes go. */
+};
+
+static void
+ctl_proc_cb(const struct proc_info *info, void *aux)
+{
+    struct ctl_proc_list *l = aux;
+    CTX_APPEND(l->ctx, l->out->procs, l->out->n_procs,
+               ctl_proc(l->ctx, info));
+}
+
+static int
+ctl_procs(struct control_ctx *ctx, const Dpif__Request *rq, Dpif__Reply *rp)
+{
+    Dpif__ProcsReply *out;
+    struct proc_info self = {
+        .role = "privd",
+        .pid = getpid(),
+        .start_msec = ctx->privd->start_msec,
+        .last_exit_reason = "",
+    };
+    struct ctl_proc_list list;
+
+    CTX_NEW(ctx, out, dpif__procs_reply__init);
+    list = (struct ctl_proc_list) { ctx, out };
+    proc_read_status(self.pid, &self.uid, &self.cap_eff);
+    ctl_proc_cb(&self, &list);
+    if (ctx->privd->supervisor) {
+        /* The spawner and every worker. */
+        supervisor_for_each_proc(ctx->privd->supervisor, ctl_proc_cb, &list);
+    }
+    rp->result_case = DPIF__REPLY__RESULT_PROCS;
+    rp->procs = out;
+    return 0;
+}
+
+static Dpif__ProcValue *
+ctl_value(struct control_ctx *ctx, const char *name, uint64_t value,
+          const char *process)
+{
+    Dpif__ProcValue *v;
+    CTX_NEW(ctx, v, dpif__proc_value__init);
+    v->name = ctx_strdup(ctx, name);
+    v->value = value;
+    v->process = process ? ctx_strdup(ctx, process) : NULL;
+    return v;
+}
+
+struct ctl_counter_list {
+    struct control_ctx *ctx;    /* Reply memory. */
+    Dpif__CountersReply *out;   /* Where counters go. */
+    const char *process;        /* Process name, NULL for sums. */
+};
+
+static void
+ctl_counter_cb(const char *name, uint64_t value, void *aux)
+{
+    struct ctl_counter_list *l = aux;
+    CTX_APPEND(l->ctx, l->out->counters, l->out->n_counters,
+               ctl_value(l->ctx, name, value, l->process));
+}
+
+/* Adds counters up by name across processes. */
+struct ctl_counter_sum {
+    char **names;               /* Counter names (borrowed from 'ctx'). */
+    uint64_t *values;           /* Their sums. */
+    size_t n, allocated;
+    struct control_ctx *ctx;    /* Reply memory. */
+};
+
+static void
+ctl_counter_sum_cb(const char *name, uint64_t value, void *aux)
+{
+    struct ctl_counter_sum *sum = aux;
+
+    for (size_t i = 0; i < sum->n; i++) {
+        if (!strcmp(sum->names[i], name)) {
+            sum->values[i] += value;
+            return;
+        }
+    }
+    if (sum->n >= IPC_MAX_COUNTERS) {
+        return;
+    }
+    if (sum->n == sum->allocated) {
+        sum->allocated = sum->allocated ? sum->allocated * 2 : 64;
+        sum->names = xrealloc(sum->names, sum->allocated * sizeof *sum->names);
+        sum->values = xrealloc(sum->values,
+                               sum->allocated * sizeof *sum->values);
+    }
+    sum->names[sum->n] = ctx_strdup(sum->ctx, name);
+    sum->values[sum->n++] = value;
+}
+
+static int
+ctl_counters(struct control_ctx *ctx, const Dpif__Request *rq,
+             Dpif__Reply *rp)
+{
+    Dpif__CountersReply *out;
+    struct ctl_counter_sum sum = { .ctx = ctx };
+
+    CTX_NEW(ctx, out, dpif__counters_reply__init);
+    counters_for_each(ctl_counter_sum_cb, &sum);
+    if (ctx->privd->supervisor) {
+        supervisor_for_each_counter(ctx->privd->supervisor,
+                                    ctl_counter_sum_cb, &sum);
+    }
+    struct ctl_counter_list sums = { ctx, out, NULL };
+    for (size_t i = 0; i < sum.n; i++) {
+        ctl_counter_cb(sum.names[i], sum.values[i], &sums);
+    }
+    free(sum.names);
+    free(sum.values);
+
+    if (rq->counters->has_per_process && rq->counters->per_process) {
+        struct ctl_counter_list own = { ctx, out, "privd" };
+        counters_for_each(ctl_counter_cb, &own);
+        if (ctx->privd->supervisor) {
+            struct ctl_counter_list workers = { ctx, out, "workers" };
+            supervisor_for_each_counter(ctx->privd->supervisor,
+                                        ctl_counter_cb, &workers);
+        }
+    }
+    rp->result_case = DPIF__REPLY__RESULT_COUNTERS;
+    rp->counters = out;
+    return 0;
+}
+
+/* Resident set size of this process in bytes, from /proc/self/statm. */
+static int
+ctl_read_rss(uint64_t *rssp)
+{
+    unsigned long long size, resident;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f) {
+        return errno;
+    }
+    int n = fscanf(f, "%llu %llu", &size, &resident);
+    fclose(f);
+    if (n != 2) {
+        return EPROTO;
+    }
+    *rssp = resident * (uint64_t) sysconf(_SC_PAGESIZE);
+    return 0;
+}
+
+static uint64_t
+ctl_total_flows(const struct privd *privd)
+{
+    uint64_t flows = 0;
+    for (size_t i = 0; i < privd->n_dps; i++) {
+        struct dpif_dp_stats s;
+        if (!dpif_get_dp_stats(privd->dps[i].dpif, &s)) {
+            flows += s.n_flows;
+        }
+    }
+    return flows;
+}
+
+static int
+ctl_memory_show(struct control_ctx *ctx, const Dpif__Request *rq,
+                Dpif__Reply *rp)
+{
+    Dpif__MemoryShowReply *out;
+    uint64_t rss;
+
+    CTX_NEW(ctx, out, dpif__memory_show_reply__init);
+    if (!ctl_read_rss(&rss)) {
+        CTX_APPEND(ctx, out->items, out->n_items,
+                   ctl_value(ctx, "rss_bytes", rss, "privd"));
+    }
+    CTX_APPEND(ctx, out->items, out->n_items,
+               ctl_value(ctx, "datapaths", ctx->privd->n_dps, "privd"));
+    CTX_APPEND(ctx, out->items, out->n_items,
+               ctl_value(ctx, "flows", ctl_total_flows(ctx->privd), "privd"));
+    CTX_APPEND(ctx, out->items, out->n_items,
+               ctl_value(ctx, "control_clients",
+                         control_server_n_clients(ctx->cs), "privd"));
+    CTX_APPEND(ctx, out->items, out->n_items,
+               ctl_value(ctx, "capture_backlog_frames", ctx->cs->n_backlog,
+                         "privd"));
+    rp->result_case = DPIF__REPLY__RESULT_MEMORY_SHOW;
+    rp->memory_show = out;
+    return 0;
+}
+
+static int
+ctl_log_set(struct control_ctx *ctx, const Dpif__Request *rq,
+            Dpif__Reply *rp)
+{
+    const Dpif__LogSetRequest *r = rq->log_set;
+    enum log_level level;
+
+    int error = ctl_check_name(ctx, "module", r->module);
+    if (!error) {
+        error = ctl_check_name(ctx, "level", r->level);
+    }
+    if (!error && r->process) {
+        error = ctl_check_name(ctx, "process", r->process);
+    }
+    if (error) {
+        return error;
+    }
+    if (r->process && strcmp(r->process, "privd")) {
+        return errbuf_set(&ctx->eb, ENOENT, "no process %s", r->process);
+    }
+    if (log_level_from_string(r->level, &level)) {
+        COUNTER_INC(control_request_invalid);
+        return errbuf_set(&ctx->eb, EINVAL, "unknown level \"%s\" (expected "
+                          "off, err, warn, info or dbg)", r->level);
+    }
+    if (log_set_level(r->module, level)) {
+        return errbuf_set(&ctx->eb, ENOENT, "no log module %s", r->module);
+    }
+    Dpif__LogSetReply *out;
+    CTX_NEW(ctx, out, dpif__log_set_reply__init);
+    rp->result_case = DPIF__REPLY__RESULT_LOG_SET;
+    rp->log_set = out;
+    return 0;
+}
+
+/* Prometheus text exposition: one family. */
+static void
+ctl_metric_family(struct ds *s, const char *name, const char *type,
+                  const char *help)
+{
+    ds_put_format(s, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+struct ctl_metric_ports {
+    struct ds *s;               /* Output. */
+    const struct dpif *dpif;    /* Datapath. */
+    const char *metric;         /* Family being written. */
+};
+
+static void
+ctl_metric_port_cb(const struct dpif_port *port, void *aux)
+{
+    struct ctl_metric_ports *m = aux;
+    struct dpif_port_stats st;
+    if (dpif_port_get_stats(m->dpif, port->port_no, &st)) {
+        return;
+    }
+    const char *metric = m->metric;
+    uint64_t v = (!strcmp(metric, "dpifd_port_rx_packets_total") ? st.rx_packets
+                  : !strcmp(metric, "dpifd_port_rx_bytes_total") ? st.rx_bytes
+                  : !strcmp(metric, "dpifd_port_rx_dropped_total")
+                    ? st.rx_dropped
+                  : !strcmp(metric, "dpifd_port_tx_packets_total")
+                    ? st.tx_packets
+                  : !strcmp(metric, "dpifd_port_tx_bytes_total") ? st.tx_bytes
+                  : st.tx_dropped);
+    ds_put_format(m->s, "%s{dp=\"%s\",port=\"%s\"} %llu\n", metric,
+                  dpif_name(m->dpif), port->name, (unsigned long long) v);
+}
+
+static void
+ctl_metric_counter_cb(const char *name, uint64_t value, void *s)
+{
+    ds_put_format(s, "dpifd_anomalies_total{name=\"%s\",process=\"privd\"} "
+                  "%llu\n", name, (unsigned long long) value);
+}
+
+/* Builds the whole exposition text into 's'. */
+static void
+ctl_metrics_format(struct control_ctx *ctx, struct ds *s)
+{
+    static const struct {
+        const char *name;       /* Metric. */
+        const char *type;       /* counter or gauge. */
+        const char *help;       /* HELP text. */
+    } dp_metrics[] = {
+        { "dpifd_datapath_hits_total", "counter",
+          "Packets that matched a datapath flow." },
+        { "dpifd_datapath_misses_total", "counter",
+          "Packets that missed the flow table and were sent up." },
+        { "dpifd_datapath_lost_total", "counter",
+          "Packets that missed and could not be queued." },
+        { "dpifd_datapath_flows", "gauge", "Flows in the datapath." },
+        { "dpifd_datapath_masks", "gauge",
+          "Distinct masks (megaflow tuples) in the datapath." },
+    };
+    static const char *const port_metrics[] = {
+        "dpifd_port_rx_packets_total", "dpifd_port_rx_bytes_total",
+        "dpifd_port_rx_dropped_total", "dpifd_port_tx_packets_total",
+        "dpifd_port_tx_bytes_total", "dpifd_port_tx_dropped_total",
+    };
+    const struct privd *privd = ctx->privd;
+
+    for (size_t m = 0; m < ARRAY_SIZE(dp_metrics); m++) {
+        ctl_metric_family(s, dp_metrics[m].name, dp_metrics[m].type,
+                          dp_metrics[m].help);
+        for (size_t i = 0; i < privd->n_dps; i++) {
+            struct dpif_dp_stats st;
+            const struct dpif *dpif = privd->dps[i].dpif;
+            if (dpif_get_dp_stats(dpif, &st)) {
+                continue;
+            }
+            uint64_t v = (m == 0 ? st.n_hit : m == 1 ? st.n_missed
+                          : m == 2 ? st.n_lost : m == 3 ? st.n_flows
+                          : st.n_masks);
+            ds_put_format(s, "%s{dp=\"%s\",type=\"%s\"} %llu\n",
+                          dp_metrics[m].name, dpif_name(dpif),
+                          dpif_type(dpif), (unsigned long long) v);
+        }
+    }
+    for (size_t m = 0; m < ARRAY_SIZE(port_metrics); m++) {
+        ctl_metric_family(s, port_metrics[m], "counter",
+                          "Per-port packet and byte counters.");
+        for (size_t i = 0; i < privd->n_dps; i++) {
+            struct ctl_metric_ports mp = { s, privd->dps[i].dpif,
+                                           port_metrics[m] };
+            dpif_port_dump(privd->dps[i].dpif, ctl_metric_port_cb, &mp);
+        }
+    }
+
+    ctl_metric_family(s, "dpifd_flow_limit", "gauge",
+                      "Configured upper bound of the flow limit.");
+    ds_put_format(s, "dpifd_flow_limit %u\n", privd->cfg.flow_limit);
+
+    ctl_metric_family(s, "dpifd_anomalies_total", "counter",
+                      "Named anomaly and event counters, per process.");
+    counters_for_each(ctl_metric_counter_cb, s);
+
+    ctl_metric_family(s, "dpifd_process_uptime_seconds", "gauge",
+                      "Seconds since the process started.");
+    double uptime = (double) (time_msec() - privd->start_msec) / 1000.0;
+    ds_put_format(s, "dpifd_process_uptime_seconds{role=\"privd\",id=\"0\"} "
+                  "%.3f\n", uptime);
+    if (privd->spawner) {
+        ds_put_format(s, "dpifd_process_uptime_seconds{role=\"spawner\","
+                      "id=\"0\"} %.3f\n", uptime);
+    }
+    ctl_metric_family(s, "dpifd_process_restarts_total", "counter",
+                      "Times the process was respawned.");
+    ds_put_format(s, "dpifd_process_restarts_total{role=\"privd\",id=\"0\"} "
+                  "0\n");
+    if (privd->spawner) {
+        ds_put_format(s, "dpifd_process_restarts_total{role=\"spawner\","
+                      "id=\"0\"} 0\n");
+    }
+
+    uint64_t rss;
+    if (!ctl_read_rss(&rss)) {
+        ctl_metric_family(s, "dpifd_process_resident_memory_bytes", "gauge",
+                          "Resident set size.");
+        ds_put_format(s, "dpifd_process_resident_memory_bytes{role=\"privd\","
+                      "id=\"0\"} %llu\n", (unsigned long long) rss);
+    }
+}
+
+static int
+ctl_metrics(struct control_ctx *ctx, const Dpif__Request *rq,
+            Dpif__Reply *rp)
+{
+    struct ds s;
+
+    ds_init(&s);
+    ctl_metrics_format(ctx, &s);
+    if (s.length > IPC_MAX_MSG - 1024 || s.length > ctx->budget) {
+        size_t len = s.length;
+        ds_destroy(&s);
+        return errbuf_set(&ctx->eb, E2BIG, "the metrics take %zu bytes, "
+                          "more than one reply holds", len);
+    }
+    Dpif__MetricsReply *out;
+    CTX_NEW(ctx, out, dpif__metrics_reply__init);
+    out->text = ctx_keep(ctx, ds_steal_cstr(&s));
+    rp->result_case = DPIF__REPLY__RESULT_METRICS;
+    rp->metrics = out;
+    return 0;
+}
+
+/* ----- inject, capture ------------------------------------------------------ */
+
+static int
+ctl_check_port(struct control_ctx *ctx, struct privd_dp *dp,
+               uint32_t port_no)
+{
+    if (!ctl_port_ok(port_no, dp)) {
+        return errbuf_set(&ctx->eb, ENOENT, "no port %u in %s", port_no,
+                          dpif_name(dp->dpif));
+    }
+    return 0;
+}
+
+static int
+ctl_inject(struct control_ctx *ctx, const Dpif__Request *rq, Dpif__Reply *rp)
+{
+    const Dpif__InjectRequest *r = rq->inject;
+    struct privd_dp *dp;
+
+    int error = ctl_find_dp(ctx, r->dp, &dp);
+    if (!error) {
+        error = ctl_check_port(ctx, dp, r->port_no);
+    }
+    if (error) {
+        return error;
+    }
+    if (!r->n_frames || r->n_frames > IPC_MAX_INJECT_FRAMES) {
+        COUNTER_INC(control_request_invalid);
+        return errbuf_set(&ctx->eb, EINVAL, "frames: expected 1 to %d",
+                          IPC_MAX_INJECT_FRAMES);
+    }
+    for (size_t i = 0; i < r->n_frames; i++) {
+        if (r->frames[i].len < 14 || r->frames[i].len > IPC_MAX_PACKET) {
+            COUNTER_INC(control_request_invalid);
+            return errbuf_set(&ctx->eb, EINVAL, "frame %zu: expected 14 to "
+                              "%d bytes, got %zu", i, IPC_MAX_PACKET,
+                              r->frames[i].len);
+        }
+    }
+
+    uint32_t n = 0;
+    for (size_t i = 0; i < r->n_frames; i++) {
+        void *frame = ctx_memdup(ctx, r->frames[i].data, r->frames[i].len);
+        error = dpif_packet_inject(dp->dpif, r->port_no, frame,
+                                   r->frames[i].len);
+        if (error) {
+            return errbuf_set(&ctx->eb, error, "frame %zu: %s%s", i,
+                              strerror(error),
+                              error == EOPNOTSUPP
+                              ? " (inject works on dummy ports only)" : "");
+        }
+        n++;
+    }
+    Dpif__InjectReply *out;
+    CTX_NEW(ctx, out, dpif__inject_reply__init);
+    out->n_injected = n;
+    rp->result_case = DPIF__REPLY__RESULT_INJECT;
+    rp->inject = out;
+    return 0;
+}
+
+/* Frames gathered for one capture request. */
+struct ctl_capture {
+    struct control_frame *frames;   /* Owned copies. */
+    size_t n;                       /* Entries in 'frames'. */
+    size_t allocated;               /* Room in 'frames'. */
+    const struct dpif *dpif;        /* Datapath read. */
+    uint32_t port_no;               /* Port being read. */
+};
+
+static void
+ctl_capture_cb(const void *frame, size_t len, long long wall_msec, void *aux)
+{
+    struct ctl_capture *c = aux;
+    if (c->n >= c->allocated) {
+        c->allocated = c->allocated ? 2 * c->allocated : 16;
+        c->frames = xrealloc(c->frames, c->allocated * sizeof *c->frames);
+    }
+    c->frames[c->n++] = (struct control_frame) {
+        c->dpif, c->port_no, wall_msec, len, xmemdup(frame, len ? len : 1),
+    };
+}
+
+static void
+ctl_capture_ignore_cb(const void *frame, size_t len, long long wall_msec,
+                      void *aux)
+{
+}
+
+struct ctl_port_numbers {
+    uint32_t *ports;            /* Port numbers, owned. */
+    size_t n;                   /* Entries in 'ports'. */
+};
+
+static void
+ctl_port_numbers_cb(const struct dpif_port *port, void *aux)
+{
+    struct ctl_port_numbers *p = aux;
+    p->ports = xrealloc(p->ports, (p->n + 1) * sizeof *p->ports);
+    p->ports[p->n++] = port->port_no;
+}
+
+static int
+control_frame_cmp_time(const void *a_, const void *b_)
+{
+    const struct control_frame *a = a_, *b = b_;
+    return a->time_msec < b->time_msec ? -1 : a->time_msec > b->time_msec;
+}
+
+/* Adds 'f' (whose data the backlog takes over) to the end of the backlog,
+ * dropping the oldest frame when it is full. */
+static void
+control_backlog_push(struct control_server *cs, const struct control_frame *f)
+{
+    if (cs->n_backlog >= CONTROL_MAX_BACKLOG) {
+        COUNTER_INC(control_capture_backlog_dropped);
+        free(cs->backlog[0].data);
+        memmove(cs->backlog, cs->backlog + 1,
+                (cs->n_backlog - 1) * sizeof *cs->backlog);
+        cs->n_backlog--;
+    } else {
+        cs->backlog = xrealloc(cs->backlog,
+                               (cs->n_backlog + 1) * sizeof *cs->backlog);
+    }
+    cs->backlog[cs->n_backlog++] = *f;
+}
+
+/* capture: frames are returned oldest first: first those privd holds from
+ * an earlier clearing read that did not fit, then the datapath's capture
+ * rings.  A clearing read empties the rings it read; frames that did not
+ * fit in the reply go to privd's backlog ("more" is set), so that nothing
+ * is lost between pages. */
+static int
+ctl_capture(struct control_ctx *ctx, const Dpif__Request *rq, Dpif__Reply *rp)
+{
+    const Dpif__CaptureRequest *r = rq->capture;
+    struct control_server *cs = ctx->cs;
+    bool clear = r->has_clear && r->clear;
+    struct ctl_port_numbers ports = { NULL, 0 };
+    struct ctl_capture fresh = { NULL, 0, 0, NULL, 0 };
+    struct privd_dp *dp;
+
+    int error = ctl_find_dp(ctx, r->dp, &dp);
+    if (!error && r->has_port_no) {
+        error = ctl_check_port(ctx, dp, r->port_no);
+    }
+    if (error) {
+        return error;
+    }
+
+    if (r->has_port_no) {
+        ctl_port_numbers_cb(&(struct dpif_port) { .port_no = r->port_no },
+                            &ports);
+    } else {
+        dpif_port_dump(dp->dpif, ctl_port_numbers_cb, &ports);
+    }
+    fresh.dpif = dp->dpif;
+    for (size_t i = 0; i < ports.n; i++) {
+        fresh.port_no = ports.ports[i];
+        error = dpif_capture_read(dp->dpif, ports.ports[i], false,
+                                  ctl_capture_cb, &fresh);
+        if (error && r->has_port_no) {
+            errbuf_set(&ctx->eb, error, "port %u: %s%s", r->port_no,
+                       strerror(error), error == EOPNOTSUPP
+                       ? " (capture works on dummy ports only)" : "");
+            goto out;
+        }
+    }
+    error = 0;
+    if (fresh.n > 1) {
+        qsort(fresh.frames, fresh.n, sizeof *fresh.frames,
+              control_frame_cmp_time);
+    }
+
+    Dpif__CaptureReply *out;
+    size_t used = 0;
+    CTX_NEW(ctx, out, dpif__capture_reply__init);
+
+    /* Held frames of this datapath (and port) first, then fresh ones. */
+    size_t n_held = 0;
+    bool full = false;
+    for (size_t i = 0; i < cs->n_backlog + fresh.n && !full; i++) {
+        const struct control_frame *f;
+        if (i < cs->n_backlog) {
+            f = &cs->backlog[i];
+            if (f->dpif != dp->dpif
+                || (r->has_port_no && f->port_no != r->port_no)) {
+                continue;
+            }
+        } else {
+            f = &fresh.frames[i - cs->n_backlog];
+        }
+        if (out->n_frames && used + f->len + 32 > ctx->budget) {
+            full = true;
+            break;
+        }
+        used += f->len + 32;
+        Dpif__CapturedFrame *cf;
+        CTX_NEW(ctx, cf, dpif__captured_frame__init);
+        cf->port_no = f->port_no;
+        cf->frame = ctx_bytes(ctx, f->data, f->len);
+        cf->has_time_msec = true;
+        cf->time_msec = f->time_msec;
+        CTX_APPEND(ctx, out->frames, out->n_frames, cf);
+        if (i < cs->n_backlog) {
+            n_held++;
+        }
+    }
+    out->more = full;
+
+    if (clear) {
+        /* The first 'n_held' matching backlog entries were sent. */
+        size_t kept = 0, removed = 0;
+        for (size_t i = 0; i < cs->n_backlog; i++) {
+            struct control_frame *f = &cs->backlog[i];
+            if (removed < n_held && f->dpif == dp->dpif
+                && (!r->has_port_no || f->port_no == r->port_no)) {
+                free(f->data);
+                removed++;
+            } else {
+                cs->backlog[kept++] = *f;
+            }
+        }
+        cs->n_backlog = kept;
+
+        for (size_t i = 0; i < ports.n; i++) {
+            dpif_capture_read(dp->dpif, ports.ports[i], true,
+                              ctl_capture_ignore_cb, NULL);
+        }
+        size_t n_fresh_sent = out->n_frames - n_held;
+        for (size_t i = n_fresh_sent; i < fresh.n; i++) {
+            control_backlog_push(cs, &fresh.frames[i]);
+            fresh.frames[i].data = NULL;
+        }
+    }
+    rp->result_case = DPIF__REPLY__RESULT_CAPTURE;
+    rp->capture = out;
+
+out:
+    for (size_t i = 0; i < fresh.n; i++) {
+        free(fresh.frames[i].data);
+    }
+    free(fresh.frames);
+    free(ports.ports);
+    return error;
+}
+
+/* ----- the command table ---------------------------------------------------- */
+
+#define NEEDS_REVALD "not available yet: needs dpif-revald"
+#define NEEDS_HANDLERD "not available yet: needs dpif-handlerd"
+#define NEEDS_POLICY "not available yet: needs the worker supervisor, " \
+    "which gives rules to the workers"
+
+static const struct control_command control_commands[] = {
+#define CMD(CASE, NAME, ACCESS, HANDLER) \
+    { DPIF__REQUEST__COMMAND_##CASE, NAME, CONTROL_##ACCESS, HANDLER, NULL }
+#define LATER(CASE, NAME, ACCESS, WHY) \
+    { DPIF__REQUEST__COMMAND_##CASE, NAME, CONTROL_##ACCESS, NULL, WHY }
+    CMD(SHOW, "show", READ, ctl_show),
+    CMD(DUMP_DPS, "dump-dps", READ, ctl_dump_dps),
+    CMD(ADD_DP, "add-dp", WRITE, ctl_add_dp),
+    CMD(DEL_DP, "del-dp", WRITE, ctl_del_dp),
+    CMD(ADD_IF, "add-if", WRITE, ctl_add_if),
+    CMD(DEL_IF, "del-if", WRITE, ctl_del_if),
+    CMD(DUMP_FLOWS, "dump-flows", READ, ctl_dump_flows),
+    CMD(ADD_FLOW, "add-flow", WRITE, ctl_add_flow),
+    CMD(MOD_FLOW, "mod-flow", WRITE, ctl_mod_flow),
+    CMD(GET_FLOW, "get-flow", READ, ctl_get_flow),
+    CMD(DEL_FLOW, "del-flow", WRITE, ctl_del_flow),
+    CMD(DEL_FLOWS, "del-flows", WRITE, ctl_del_flows),
+    LATER(UPCALL_SHOW, "upcall/show", READ, NEEDS_REVALD),
+    LATER(SET_FLOW_LIMIT, "upcall/set-flow-limit", WRITE, NEEDS_REVALD),
+    LATER(ENABLE_MEGAFLOWS, "upcall/enable-megaflows", WRITE, NEEDS_REVALD),
+    LATER(DISABLE_MEGAFLOWS, "upcall/disable-megaflows", WRITE,
+          NEEDS_REVALD),
+    LATER(REVALIDATOR_WAIT, "revalidator/wait", READ, NEEDS_REVALD),
+    LATER(REVALIDATOR_PURGE, "revalidator/purge", WRITE, NEEDS_REVALD),
+    LATER(RULES_SHOW, "rules/show", READ, NEEDS_POLICY),
+    LATER(RULES_ADD, "rules/add", WRITE, NEEDS_POLICY),
+    LATER(RULES_DEL, "rules/del", WRITE, NEEDS_POLICY),
+    LATER(RULES_REPLACE, "rules/replace", WRITE, NEEDS_POLICY),
+    LATER(FDB_SHOW, "fdb/show", READ, NEEDS_HANDLERD),
+    LATER(FDB_FLUSH, "fdb/flush", WRITE, NEEDS_HANDLERD),
+    CMD(PROCS, "procs", READ, ctl_procs),
+    CMD(COUNTERS, "counters", READ, ctl_counters),
+    CMD(MEMORY_SHOW, "memory/show", READ, ctl_memory_show),
+    CMD(LOG_SET, "log/set", WRITE, ctl_log_set),
+    CMD(INJECT, "inject", WRITE, ctl_inject),
+    CMD(CAPTURE, "capture", WRITE_IF_CLEAR, ctl_capture),
+    CMD(METRICS, "metrics", READ, ctl_metrics),
+#undef CMD
+#undef LATER
+};
+
+const struct control_command *
+control_command_find(Dpif__Request__CommandCase request)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(control_commands); i++) {
+        if (control_commands[i].request == request) {
+            return &control_commands[i];
+        }
+    }
+    return NULL;
+}
+
+/* True if the command changes something for this request. */
+static bool
+control_request_writes(const struct control_command *cmd,
+                       const Dpif__Request *rq)
+{
+    return (cmd->access == CONTROL_WRITE
+            || (cmd->access == CONTROL_WRITE_IF_CLEAR
+                && rq->capture->has_clear && rq->capture->clear));
+}
+
+/* Runs one request and fills 'rp' (whose memory belongs to 'ctx'). */
+static void
+control_execute(struct control_ctx *ctx, const Dpif__Request *rq,
+                Dpif__Reply *rp)
+{
+    static struct log_rl deny_rl = LOG_RL_INIT(5, 20);
+    static struct log_rl bad_rl = LOG_RL_INIT(5, 20);
+    const struct control_peer *peer = ctx->peer;
+    const struct control_command *cmd = control_command_find(rq->command_case);
+    int error;
+
+    if (!cmd) {
+        COUNTER_INC(control_request_invalid);
+        LOG_WARN_RL(&bad_rl, "uid %u pid %d: request without a known "
+                    "command (%d)", (unsigned) peer->uid, (int) peer->pid,
+                    (int) rq->command_case);
+        error = errbuf_set(&ctx->eb, EINVAL, "no command in the request");
+    } else if (!(control_request_writes(cmd, rq) ? peer->may_write
+                 : peer->may_read)) {
+        bool write = control_request_writes(cmd, rq);
+        if (write) {
+            COUNTER_INC(control_denied_write);
+        } else {
+            COUNTER_INC(control_denied_read);
+        }
+        LOG_WARN_RL(&deny_rl, "uid %u pid %d: %s denied", (unsigned) peer->uid,
+                    (int) peer->pid, cmd->name);
+        error = errbuf_set(&ctx->eb, EACCES, "%s: permission denied: %s "
+                           "needs uid 0 or membership of group %s", cmd->name,
+                           write ? "a change" : "reading",
+                           write ? CONTROL_ADMIN_GROUP : CONTROL_READ_GROUP);
+    } else if (!cmd->handler) {
+        COUNTER_INC(control_request_unavailable);
+        error = errbuf_set(&ctx->eb, EOPNOTSUPP, "%s: %s", cmd->name,
+                           cmd->unavailable);
+    } else {
+        error = cmd->handler(ctx, rq, rp);
+        if (control_request_writes(cmd, rq)) {
+            if (error) {
+                LOG_INFO("uid %u pid %d: %s%s%s: failed: %s",
+                         (unsigned) peer->uid, (int) peer->pid, cmd->name,
+                         ctx->subject ? " " : "",
+                         ctx->subject ? ctx->subject : "", ctx->eb.msg);
+            } else {
+                LOG_INFO("uid %u pid %d: %s%s%s: done", (unsigned) peer->uid,
+                         (int) peer->pid, cmd->name, ctx->subject ? " " : "",
+                         ctx->subject ? ctx->subject : "");
+            }
+        }
+    }
+    if (error) {
+        rp->result_case = DPIF__REPLY__RESULT__NOT_SET;
+        rp->error = (uint32_t) error;
+        rp->reason = ctx->eb.msg;
+    }
+}
+
+/* ----- connections ---------------------------------------------------------- */
+
+static void
+control_conn_close(struct control_conn *conn)
+{
+    ipc_conn_close(&conn->ipc);
+    conn->ipc.fd = -1;
+    buf_uninit(&conn->tx);
+    control_dump_destroy(conn->dump);
+    conn->dump = NULL;
+}
+
+/* Sends the pending frame.  Returns 0 when it is gone, EAGAIN when the
+ * socket is full, another errno when the connection must close. */
+static int
+control_conn_flush(struct control_conn *conn)
+{
+    struct errbuf eb;
+
+    if (!conn->tx.size) {
+        return 0;
+    }
+    int error = ipc_send_frame(conn->ipc.fd, conn->tx.data, conn->tx.size,
+                               NULL, 0, &eb);
+    if (!error) {
+        buf_clear(&conn->tx);
+    } else if (error != EAGAIN) {
+        COUNTER_INC(control_reply_send_failed);
+        LOG_DBG("uid %u pid %d: sending reply: %s",
+                (unsigned) conn->peer.uid, (int) conn->peer.pid, eb.msg);
+    }
+    return error;
+}
+
+/* Packs 'rp' as the reply to 'seq' into the connection's pending frame. */
+static int
+control_conn_queue_reply(struct control_conn *conn, uint32_t seq,
+                         Dpif__Reply *rp)
+{
+    struct errbuf eb;
+
+    size_t size = protobuf_c_message_get_packed_size(&rp->base);
+    if (size > conn->budget) {
+        COUNTER_INC(control_reply_too_big);
+        rp->result_case = DPIF__REPLY__RESULT__NOT_SET;
+        rp->error = E2BIG;
+        rp->reason = "the reply is larger than the control socket's send "
+                     "buffer";
+    }
+    buf_clear(&conn->tx);
+    int error = ipc_frame_pack(IPC_CONTROL_REPLY, seq, &rp->base, &conn->tx,
+                               &eb);
+    if (error) {
+        LOG_WARN("packing a control reply: %s", eb.msg);
+    }
+    return error;
+}
+
+/* Serves one request of 'conn' if one is waiting.  Returns EAGAIN when
+ * there is none (or the last reply is still pending), 0 when one was
+ * served, another errno when the connection must close. */
+static int
+control_conn_serve(struct control_server *cs, struct control_conn *conn)
+{
+    static struct log_rl rl = LOG_RL_INIT(5, 20);
+    struct errbuf eb;
+    struct ipc_msg m;
+
+    int error = control_conn_flush(conn);
+    if (error) {
+        return error;
+    }
+    error = ipc_recv(&conn->ipc, &m, &eb);
+    if (error) {
+        if (error == EPROTO) {
+            COUNTER_INC(control_request_malformed);
+            LOG_WARN_RL(&rl, "uid %u pid %d: malformed request, "
+                        "disconnecting: %s", (unsigned) conn->peer.uid,
+                        (int) conn->peer.pid, eb.msg);
+        }
+        return error;
+    }
+
+    struct control_ctx ctx = {
+        .cs = cs,
+        .privd = cs->privd,
+        .conn = conn,
+        .peer = &conn->peer,
+        .budget = conn->budget > CONTROL_REPLY_SLACK
+                  ? conn->budget - CONTROL_REPLY_SLACK : 0,
+    };
+    Dpif__Reply rp = DPIF__REPLY__INIT;
+    control_execute(&ctx, (const Dpif__Request *) m.msg, &rp);
+    error = control_conn_queue_reply(conn, m.hdr.seq, &rp);
+    ctx_free(&ctx);
+    ipc_msg_destroy(&m);
+    if (!error) {
+        error = control_conn_flush(conn);
+        if (error == EAGAIN) {
+            error = 0;          /* Sent when the socket drains. */
+        }
+    }
+    return error;
+}
+
+/* Reads the groups of process 'pid' from /proc/PID/status, checking that
+ * the process still has real uid 'uid'.  Returns the number stored. */
+static int
+control_peer_groups_proc(pid_t pid, uid_t uid, gid_t *groups, size_t max,
+                         size_t *np)
+{
+    char path[64], line[4096];
+    bool uid_ok = false;
+    size_t n = 0;
+
+    snprintf(path, sizeof path, "/proc/%d/status", (int) pid);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        return errno;
+    }
+    while (fgets(line, sizeof line, f)) {
+        unsigned long v;
+        if (sscanf(line, "Uid: %lu", &v) == 1) {
+            uid_ok = v == (unsigned long) uid;
+        } else if (!strncmp(line, "Groups:", 7)) {
+            char *p = line + 7, *end;
+            while (n < max) {
+                v = strtoul(p, &end, 10);
+                if (end == p) {
+                    break;
+                }
+                groups[n++] = (gid_t) v;
+                p = end;
+            }
+        }
+    }
+    fclose(f);
+    if (!uid_ok) {
+        return ESRCH;
+    }
+    *np = n;
+    return 0;
+}
+
+void
+control_peer_authorize(struct control_peer *peer, const gid_t *groups,
+                       size_t n_groups, uid_t self_uid, gid_t read_gid,
+                       gid_t admin_gid)
+{
+    bool in_read = false, in_admin = false;
+
+    for (size_t i = 0; i <= n_groups; i++) {
+        gid_t g = i < n_groups ? groups[i] : peer->gid;
+        in_read |= read_gid != (gid_t) -1 && g == read_gid;
+        in_admin |= admin_gid != (gid_t) -1 && g == admin_gid;
+    }
+    bool trusted = peer->uid == 0 || peer->uid == self_uid;
+    peer->may_write = trusted || in_admin;
+    peer->may_read = peer->may_write || in_read;
+}
+
+/* Fills in who is on the other end of 'fd'. */
+static int
+control_peer_identify(const struct control_server *cs, int fd,
+                      struct control_peer *peer)
+{
+    struct ucred cred;
+    socklen_t len = sizeof cred;
+    gid_t groups[CONTROL_MAX_GROUPS];
+    size_t n_groups = 0;
+
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)
+        || len != sizeof cred) {
+        return errno ? errno : EPROTO;
+    }
+    memset(peer, 0, sizeof *peer);
+    peer->uid = cred.uid;
+    peer->gid = cred.gid;
+    peer->pid = cred.pid;
+
+    if (control_peer_groups_proc(cred.pid, cred.uid, groups,
+                                 ARRAY_SIZE(groups), &n_groups)) {
+        struct passwd *pw = getpwuid(cred.uid);
+        int n = ARRAY_SIZE(groups);
+        if (pw && getgrouplist(pw->pw_name, cred.gid, groups, &n) >= 0) {
+            n_groups = (size_t) n;
+        } else {
+            n_groups = 0;
+        }
+    }
+    control_peer_authorize(peer, groups, n_groups, getuid(),
+                           cs->read_gid, cs->admin_gid);
+    return 0;
+}
+
+static void
+control_server_accept(struct control_server *cs)
+{
+    static struct log_rl rl = LOG_RL_INIT(1, 5);
+
+    for (;;) {
+        int fd = accept4(cs->listen_fd, NULL, NULL,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EINTR) {
+                COUNTER_INC(control_accept_failed);
+                LOG_WARN_RL(&rl, "accept on %s: %s", cs->path,
+                            strerror(errno));
+            }
+            return;
+        }
+
+        struct control_conn *conn = NULL;
+        for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+            if (cs->conns[i].ipc.fd < 0) {
+                conn = &cs->conns[i];
+                break;
+            }
+        }
+        if (!conn) {
+            COUNTER_INC(control_client_limit);
+            LOG_WARN_RL(&rl, "%d control clients connected already: "
+                        "refusing another", CONTROL_MAX_CLIENTS);
+            close(fd);
+            continue;
+        }
+
+        struct control_peer peer;
+        int error = control_peer_identify(cs, fd, &peer);
+        if (error) {
+            COUNTER_INC(control_peercred_failed);
+            LOG_WARN_RL(&rl, "cannot identify a control client: %s",
+                        strerror(error));
+            close(fd);
+            continue;
+        }
+
+        struct errbuf eb;
+        int sndbuf = 0;
+        socklen_t len = sizeof sndbuf;
+        if (ipc_socket_set_buffers(fd, &eb)) {
+            LOG_DBG("control client uid %u: %s", (unsigned) peer.uid, eb.msg);
+        }
+        if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len)) {
+            sndbuf = 0;
+        }
+        /* The kernel refuses datagrams larger than sk_sndbuf - 32. */
+        size_t room = (size_t) sndbuf > 32 + IPC_HEADER_LEN
+                      ? (size_t) sndbuf - 32 - IPC_HEADER_LEN : 0;
+
+        ipc_conn_init(&conn->ipc, fd, IPC_ACCEPT_FROM_CLIENT);
+        conn->peer = peer;
+        conn->budget = MIN(room, (size_t) IPC_MAX_MSG);
+        buf_init(&conn->tx, 0);
+        conn->dump = NULL;
+        LOG_DBG("control client uid %u gid %u pid %d connected (read %s, "
+                "write %s)", (unsigned) peer.uid, (unsigned) peer.gid,
+                (int) peer.pid, peer.may_read ? "yes" : "no",
+                peer.may_write ? "yes" : "no");
+    }
+}
+
+void
+control_server_run(struct control_server *cs)
+{
+    control_server_accept(cs);
+    for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+        struct control_conn *conn = &cs->conns[i];
+        /* A few requests per connection and round: fair to the others. */
+        for (int j = 0; conn->ipc.fd >= 0 && j < 8; j++) {
+            int error = control_conn_serve(cs, conn);
+            if (error == EAGAIN) {
+                break;
+            } else if (error) {
+                control_conn_close(conn);
+            }
+        }
+    }
+}
+
+void
+control_server_wait(struct control_server *cs, struct poller *p)
+{
+    poller_fd_wait(p, cs->listen_fd, POLLIN);
+    for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+        const struct control_conn *conn = &cs->conns[i];
+        if (conn->ipc.fd >= 0) {
+            poller_fd_wait(p, conn->ipc.fd,
+                           conn->tx.size ? POLLOUT : POLLIN);
+        }
+    }
+}
+
+size_t
+control_server_n_clients(const struct control_server *cs)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+        n += cs->conns[i].ipc.fd >= 0;
+    }
+    return n;
+}
+
+void
+control_server_forget_dp(struct control_server *cs, const struct dpif *dpif)
+{
+    for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+        struct control_conn *conn = &cs->conns[i];
+        if (conn->dump && conn->dump->dpif == dpif) {
+            control_dump_destroy(conn->dump);
+            conn->dump = NULL;
+        }
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < cs->n_backlog; i++) {
+        if (cs->backlog[i].dpif == dpif) {
+            free(cs->backlog[i].data);
+        } else {
+            cs->backlog[kept++] = cs->backlog[i];
+        }
+    }
+    cs->n_backlog = kept;
+}
+
+/* True if something accepts connections on 'path'. */
+static bool
+control_socket_is_live(const struct sockaddr_un *sun)
+{
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return false;
+    }
+    bool live = !connect(fd, (const struct sockaddr *) sun, sizeof *sun);
+    close(fd);
+    return live;
+}
+
+static gid_t
+control_group_lookup(const char *name)
+{
+    struct group *gr = getgrnam(name);
+    return gr ? gr->gr_gid : (gid_t) -1;
+}
+
+int
+control_server_create(struct privd *privd, struct control_server **csp,
+                      struct errbuf *eb)
+{
+    const char *path = privd->cfg.control_socket;
+    struct sockaddr_un sun;
+
+    memset(&sun, 0, sizeof sun);
+    sun.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof sun.sun_path) {
+        return errbuf_set(eb, ENAMETOOLONG, "control socket path %s is too "
+                          "long", path);
+    }
+    strcpy(sun.sun_path, path);
+
+    struct stat st;
+    if (!lstat(path, &st)) {
+        if (!S_ISSOCK(st.st_mode)) {
+            return errbuf_set(eb, EEXIST, "%s exists and is not a socket",
+                              path);
+        }
+        if (control_socket_is_live(&sun)) {
+            return errbuf_set(eb, EADDRINUSE, "%s: another dpifd is "
+                              "listening there", path);
+        }
+        unlink(path);
+    }
+
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                    0);
+    if (fd < 0) {
+        return errbuf_set(eb, errno, "socket: %s", strerror(errno));
+    }
+    /* Never accessible beyond 0660, not even between bind and chmod. */
+    mode_t old_umask = umask(0117);
+    int error = bind(fd, (const struct sockaddr *) &sun, sizeof sun)
+                ? errno : 0;
+    umask(old_umask);
+    if (error) {
+        close(fd);
+        return errbuf_set(eb, error, "bind %s: %s", path, strerror(error));
+    }
+    gid_t read_gid = control_group_lookup(CONTROL_READ_GROUP);
+    if (read_gid != (gid_t) -1 && chown(path, (uid_t) -1, read_gid)) {
+        /* Only root (or a member of the group) may give the socket to the
+         * group; an unprivileged test run keeps its own group. */
+        LOG_INFO("%s: not giving the socket to group %s: %s", path,
+                 CONTROL_READ_GROUP, strerror(errno));
+    }
+    if (chmod(path, 0660) || listen(fd, 16)) {
+        error = errno;
+        close(fd);
+        unlink(path);
+        return errbuf_set(eb, error, "%s: %s", path, strerror(error));
+    }
+
+    struct control_server *cs = xzalloc(sizeof *cs);
+    cs->privd = privd;
+    cs->path = xstrdup(path);
+    cs->listen_fd = fd;
+    cs->read_gid = read_gid;
+    cs->admin_gid = control_group_lookup(CONTROL_ADMIN_GROUP);
+    for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+        cs->conns[i].ipc.fd = -1;
+    }
+    if (read_gid == (gid_t) -1) {
+        LOG_INFO("group %s does not exist: only uid 0 and privd's own uid "
+                 "may use %s", CONTROL_READ_GROUP, path);
+    }
+    LOG_INFO("listening on %s", path);
+    *csp = cs;
+    return 0;
+}
+
+void
+control_server_destroy(struct control_server *cs)
+{
+    if (!cs) {
+        return;
+    }
+    for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+        if (cs->conns[i].ipc.fd >= 0) {
+            control_conn_close(&cs->conns[i]);
+        }
+    }
+    for (size_t i = 0; i < cs->n_backlog; i++) {
+        free(cs->backlog[i].data);
+    }
+    free(cs->backlog);
+    close(cs->listen_fd);
+    if (unlink(cs->path) && errno != ENOENT) {
+        LOG_WARN("removing %s: %s", cs->path, strerror(errno));
+    }
+    free(cs->path);
+    free(cs);
+}

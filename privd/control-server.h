@@ -1,0 +1,148 @@
+/*
+ * control-server.h — privd's end of the control socket (dpifctl's peer).
+ *
+ * Overview
+ * ========
+ *
+ * privd listens on cfg.control_socket (RUN_DIR/dpifd.ctl), an AF_UNIX
+ * SOCK_SEQPACKET socket of mode 0660 whose group is "dpifd" when that
+ * group exists.  Each client sends Requests (proto/control.proto) and gets
+ * exactly one Reply per Request, with the Request's sequence number.  The
+ * server is part of privd's single poll loop: every socket is non-blocking,
+ * and one slow client holds at most its own one pending reply.
+ *
+ *
+ * What happens to a request, in order
+ * ===================================
+ *
+ *   1. accept: at most CONTROL_MAX_CLIENTS connections; one more is
+ *      accepted and closed at once (counter control_client_limit).  The
+ *      peer's uid, gid and pid come from SO_PEERCRED, its groups from
+ *      /proc/PID/status (getgrouplist() of its uid if that cannot be read),
+ *      once, at accept.
+ *   2. ipc_recv() with IPC_ACCEPT_FROM_CLIENT: the envelope checks of
+ *      common/ipc.h (size caps, known type, strict decoding).  A protocol
+ *      violation closes the connection (control_request_malformed).
+ *   3. The command table: one entry per Request oneof member with the
+ *      command's name, whether it reads or changes, and its handler — or,
+ *      for commands whose machinery is not in privd yet, the reason they
+ *      are not available (answered with EOPNOTSUPP).
+ *   4. Authorization (below).  A denied request is answered with EACCES and
+ *      a reason, logged, and counted (control_denied_read,
+ *      control_denied_write).
+ *   5. The handler checks every field against ipc-limits.h and the
+ *      datapath it names (ports that exist, well-formed keys and masks,
+ *      actions validated with odp_actions_validate() against the
+ *      datapath's ports), then acts.  Every change is logged with the
+ *      caller's uid and pid and the result.
+ *   6. The reply is packed; one that does not fit the connection's send
+ *      buffer is replaced by an E2BIG error.  Listings that can be long
+ *      (dump-flows, capture) are paged to fit.
+ *
+ *
+ * Authorization (SO_PEERCRED)
+ * ===========================
+ *
+ * Read commands: uid 0, privd's own uid, or membership (primary or
+ * supplementary) of group "dpifd".  Changing commands: uid 0, privd's own
+ * uid, or group "dpifd-admin".  privd's own uid is what lets an
+ * unprivileged test run talk to its own daemon; after the privilege drop
+ * it is the "dpifd" user, which no person logs in as.  "capture" reads, and
+ * changes when it clears the capture buffers.
+ *
+ *
+ * Ownership and lifetime
+ * ======================
+ *
+ * control_server_create() binds the socket; control_server_destroy()
+ * closes every connection and removes the socket file.  The server keeps a
+ * pointer to the "struct privd" it serves, which must outlive it.  Flow
+ * dumps in progress hold the dpif they dump: privd_close_dp() calls
+ * control_server_forget_dp() before closing one.  Single-threaded.
+ */
+#ifndef PRIVD_CONTROL_SERVER_H
+#define PRIVD_CONTROL_SERVER_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "common/util.h"
+#include "proto/control.pb-c.h"
+
+struct dpif;
+struct poller;
+struct privd;
+struct control_server;
+
+/* Connections served at once. */
+#define CONTROL_MAX_CLIENTS 16
+/* Captured frames that privd holds for readers after a clearing read that
+ * did not fit in one reply (see control-server.c). */
+#define CONTROL_MAX_BACKLOG 4096
+
+/* What a command may do, checked against the caller's rights. */
+enum control_access {
+    CONTROL_READ,               /* Needs read rights. */
+    CONTROL_WRITE,              /* Needs write rights. */
+    CONTROL_WRITE_IF_CLEAR,     /* capture: write rights when it clears. */
+};
+
+/* The caller of a request, as SO_PEERCRED and its groups say. */
+struct control_peer {
+    uid_t uid;                  /* Peer's uid. */
+    gid_t gid;                  /* Peer's primary gid. */
+    pid_t pid;                  /* Peer's pid (at connect time). */
+    bool may_read;              /* Read commands allowed. */
+    bool may_write;             /* Changing commands allowed. */
+};
+
+struct control_ctx;
+
+/* One command: the OpenSSH monitor's {type, flags, handler} table entry.
+ * Exactly one of 'handler' and 'unavailable' is nonnull. */
+struct control_command {
+    Dpif__Request__CommandCase request; /* Which Request member. */
+    const char *name;           /* dpifctl's name ("show", "upcall/show"). */
+    enum control_access access; /* Rights it needs. */
+    int (*handler)(struct control_ctx *, const Dpif__Request *,
+                   Dpif__Reply *); /* Fills the reply's result member and
+                                    * returns 0, or returns a positive errno
+                                    * with the reason in the context. */
+    const char *unavailable;    /* Why the command is not available yet. */
+};
+
+/* The table entry for 'request', or NULL if there is none. */
+const struct control_command *control_command_find(
+    Dpif__Request__CommandCase request);
+
+/* Binds and listens on privd->cfg.control_socket.  Fails with EADDRINUSE if
+ * a live server answers on it (another dpifd); removes a stale socket
+ * file.  Stores the server in '*csp'. */
+int control_server_create(struct privd *, struct control_server **csp,
+                          struct errbuf *);
+
+/* Accepts connections, serves the requests that are waiting, and flushes
+ * pending replies, without blocking. */
+void control_server_run(struct control_server *);
+void control_server_wait(struct control_server *, struct poller *);
+
+/* Ends flow dumps on 'dpif' and drops its captured frames; called before
+ * the datapath is closed. */
+void control_server_forget_dp(struct control_server *, const struct dpif *);
+
+/* Number of connected clients. */
+size_t control_server_n_clients(const struct control_server *);
+
+/* Closes everything and removes the socket file.  NULL is a no-op. */
+void control_server_destroy(struct control_server *);
+
+/* Decides the rights of a peer from its credentials and its groups
+ * ('groups', 'n_groups' supplementary gids), given privd's own uid and
+ * the gids of the "dpifd" and "dpifd-admin" groups ((gid_t) -1 for a group
+ * that does not exist).  Exposed for tests. */
+void control_peer_authorize(struct control_peer *, const gid_t *groups,
+                            size_t n_groups, uid_t self_uid,
+                            gid_t read_gid, gid_t admin_gid);
+
+#endif /* control-server.h */
