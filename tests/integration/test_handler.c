@@ -114,8 +114,8 @@ fixture_start(struct fixture *fx, unsigned int n_handlers,
 static void
 fixture_stop(struct fixture *fx)
 {
-    supervisor_destroy(fx->sup);
     policy_feed_destroy(fx->feed);
+    supervisor_destroy(fx->sup);
     spawner_destroy(fx->privd.spawner);
     dpif_delete(fx->dp.dpif);
     dpif_close(fx->dp.dpif);
