@@ -25,6 +25,7 @@
 LOG_MODULE(handler);
 
 COUNTER_DEFINE(handler_upcall_batches);
+COUNTER_DEFINE(handler_upcalls_received);
 COUNTER_DEFINE(handler_upcalls_lost);
 COUNTER_DEFINE(handler_upcalls_dropped_backpressure);
 COUNTER_DEFINE(handler_op_batches);
@@ -270,6 +271,7 @@ handler_process(struct handler *h, struct ipc_msg *m)
     size_t n = MIN(b->n_upcalls, (size_t) IPC_MAX_BATCH);
 
     COUNTER_INC(handler_upcall_batches);
+    COUNTER_ADD(handler_upcalls_received, b->n_upcalls);
     if (b->has_n_lost) {
         COUNTER_ADD(handler_upcalls_lost, b->n_lost);
     }

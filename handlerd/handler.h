@@ -34,7 +34,8 @@
  * flow count there is refreshed by privd about once a second, so the
  * handler adds the flows it installed since the page last changed.
  *
- * Counters: handler_upcall_batches, handler_upcalls_lost (privd's queue
+ * Counters: handler_upcall_batches, handler_upcalls_received,
+ * handler_upcalls_lost (privd's queue
  * overflowed before the upcalls reached the ring: UpcallBatch.n_lost),
  * handler_upcalls_dropped_backpressure, handler_op_batches,
  * handler_op_results, handler_results_unexpected, handler_policy_updates,

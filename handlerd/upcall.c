@@ -18,7 +18,6 @@
 
 LOG_MODULE(upcall);
 
-COUNTER_DEFINE(upcall_received);
 COUNTER_DEFINE(upcall_miss);
 COUNTER_DEFINE(upcall_slow_path);
 COUNTER_DEFINE(upcall_sample);
@@ -535,7 +534,6 @@ upcall_batch_process(struct upcall_batch *b, struct upcall_env *env,
     memset(s, 0, sizeof *s);
     n = MIN(n, (size_t) IPC_MAX_BATCH);
     s->n_upcalls = n;
-    COUNTER_ADD(upcall_received, n);
 
     b->n_misses = b->n_ops = b->n_puts = b->n_execs = 0;
     buf_clear(&b->data);

@@ -263,7 +263,10 @@ policy_feed_run(struct policy_feed *feed)
         return;
     }
     feed->next_poll = time_msec() + POLICY_FEED_PORT_POLL_MSEC;
-    for (size_t i = 0; i < feed->n_dps; i++) {
+    /* Datapaths opened later (dpifctl add-dp) are not the feed's, nor the
+     * supervisor's; one closed since leaves the array shorter. */
+    size_t n = MIN(feed->n_dps, feed->privd->n_dps);
+    for (size_t i = 0; i < n; i++) {
         if (feed_refresh_ports(feed, i)) {
             COUNTER_INC(policy_feed_port_changes);
             feed_publish(feed, i);
