@@ -1323,6 +1323,16 @@ supervisor_set_policy(struct supervisor *sup, size_t dp,
     return 0;
 }
 
+void
+supervisor_set_megaflows(struct supervisor *sup, size_t dp, bool on)
+{
+    if (dp < sup->n_dps) {
+        struct status_page_values v = *status_page_get(sup->dps[dp].status);
+        v.megaflows = on;
+        status_page_publish(sup->dps[dp].status, &v);
+    }
+}
+
 unsigned int
 supervisor_n_ready(const struct supervisor *sup)
 {

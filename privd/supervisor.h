@@ -191,6 +191,10 @@ void supervisor_set_mac_table(struct supervisor *, size_t dp, int fd,
 int supervisor_set_policy(struct supervisor *, size_t dp,
                           const struct Dpif__PolicyUpdate *update);
 
+/* Publishes in datapath 'dp''s status page whether handlers install
+ * megaflows (true, the default) or exact-match flows only. */
+void supervisor_set_megaflows(struct supervisor *, size_t dp, bool on);
+
 /* Number of workers fully up (handshake done), for tests and waits. */
 unsigned int supervisor_n_ready(const struct supervisor *);
 
