@@ -382,9 +382,12 @@ sandbox_prepare_root(const char *path, struct errbuf *eb)
 static int
 sandbox_chroot(const char *path, struct errbuf *eb)
 {
-    if (!path || path[0] != '/') {
-        return errbuf_set(eb, EINVAL, "empty root '%s' is not an absolute "
-                          "path", path ? path : "");
+    /* "." is the directory we started in: opening it needs no search
+     * permission on its parents, which a worker that still has uid 0 but
+     * no CAP_DAC_OVERRIDE may lack (privd's run directory is 0750). */
+    if (!path || (path[0] != '/' && strcmp(path, "."))) {
+        return errbuf_set(eb, EINVAL, "empty root '%s' is neither an "
+                          "absolute path nor \".\"", path ? path : "");
     }
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {

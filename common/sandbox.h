@@ -136,9 +136,10 @@ struct sandbox_config {
     const char *group;          /* Group name or decimal gid; NULL for the
                                  * user's primary group (a name is then
                                  * required in 'user'). */
-    const char *root_dir;       /* Empty directory to chroot into; used only
-                                 * when expect_root.  See
-                                 * sandbox_prepare_root(). */
+    const char *root_dir;       /* Empty directory to chroot into: an
+                                 * absolute path, or "." for the current
+                                 * directory; used only when expect_root.
+                                 * See sandbox_prepare_root(). */
     enum worker_role role;      /* Selects the seccomp profile. */
     bool expect_root;           /* True if started as uid 0 by the spawner,
                                  * false if dpifd runs unprivileged.  Checked

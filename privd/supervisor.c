@@ -1204,6 +1204,7 @@ supervisor_for_each_proc(const struct supervisor *sup,
         struct proc_info info = {
             .role = "spawner",
             .pid = spawner_get_pid(sup->privd->spawner),
+            .start_msec = sup->privd->start_msec,
             .last_exit_reason = "",
         };
         proc_read_status(info.pid, &info.uid, &info.cap_eff);
