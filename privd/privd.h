@@ -39,6 +39,7 @@ struct control_server;
 struct errbuf;
 struct spawner;
 struct supervisor;
+struct policy_feed;
 
 /* One open datapath. */
 struct privd_dp {
@@ -58,6 +59,8 @@ struct privd {
                                  * binaries are not installed.  The
                                  * supervisor borrows it. */
     struct supervisor *supervisor;  /* Workers; NULL before they start. */
+    struct policy_feed *policy_feed; /* Rules, ports and MAC tables for the
+                                      * workers; NULL without workers. */
     bool exiting;               /* SIGTERM seen: leave the loop. */
     bool reload;                /* SIGHUP seen: re-read config and rules. */
     long long start_msec;       /* time_msec() at startup. */

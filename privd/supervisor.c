@@ -116,6 +116,9 @@ struct sup_dp {
     struct dump_pump *pump;     /* Revalidation cycle, owned. */
     struct sup_worker *handlers;     /* n_handlers of them. */
     struct sup_worker *revalidators; /* n_revalidators of them. */
+    int mac_table_fd;           /* MAC table memfd (borrowed), or -1. */
+    uint64_t mac_table_size;    /* Its size. */
+    Dpif__PolicyUpdate *policy; /* Latest policy update (owned), or NULL. */
 };
 
 struct supervisor {
@@ -377,7 +380,8 @@ struct sup_reply {
     Dpif__RingDesc ring_descs[SUP_N_RINGS];
     Dpif__RingDesc *ring_ptrs[SUP_N_RINGS];
     Dpif__RegionDesc region;
-    Dpif__RegionDesc *region_ptr;
+    Dpif__RegionDesc mac_region;
+    Dpif__RegionDesc *region_ptrs[2];
     int fds[IPC_MAX_FDS];
     size_t n_fds;
 };
@@ -457,9 +461,16 @@ sup_send_reply(struct sup_worker *w, struct errbuf *eb)
     r.region.memfd = (uint32_t) r.n_fds;
     r.region.size = STATUS_PAGE_SIZE;
     r.fds[r.n_fds++] = status_page_fd(w->dp->status);
-    r.region_ptr = &r.region;
-    r.msg.regions = &r.region_ptr;
-    r.msg.n_regions = 1;
+    r.region_ptrs[r.msg.n_regions++] = &r.region;
+    if (w->dp->mac_table_fd >= 0) {
+        dpif__region_desc__init(&r.mac_region);
+        r.mac_region.use = DPIF__REGION_USE__REGION_USE_MAC_TABLE;
+        r.mac_region.memfd = (uint32_t) r.n_fds;
+        r.mac_region.size = w->dp->mac_table_size;
+        r.fds[r.n_fds++] = w->dp->mac_table_fd;
+        r.region_ptrs[r.msg.n_regions++] = &r.mac_region;
+    }
+    r.msg.regions = r.region_ptrs;
 
     error = ipc_send(&w->conn, IPC_HELLO_REPLY, w->seq++, &r.msg.base, r.fds,
                      r.n_fds, eb);
@@ -562,6 +573,9 @@ sup_handle_hello(struct sup_worker *w, const struct ipc_msg *m,
     w->state = SUP_UP;
     LOG_INFO("%s %u (pid %ld, uid %ld): ready", sup_role_name(w), w->index,
              (long) w->pid, (long) cred.uid);
+    if (w->dp->policy) {
+        sup_send(w, IPC_POLICY_UPDATE, &w->dp->policy->base, NULL, 0);
+    }
 }
 
 /* ----- worker messages -------------------------------------------------------- */
@@ -1096,6 +1110,7 @@ supervisor_create(struct privd *privd, struct supervisor **supp)
 
         d->pdp = &privd->dps[i];
         d->index = i;
+        d->mac_table_fd = -1;
         d->userspace = strcmp(type, "system") != 0;
         int error = status_page_create(&v, &d->status, &eb);
         if (error) {
@@ -1157,6 +1172,9 @@ supervisor_destroy(struct supervisor *sup)
         free(d->revalidators);
         dump_pump_destroy(d->pump);
         status_page_destroy(d->status);
+        if (d->policy) {
+            dpif__policy_update__free_unpacked(d->policy, NULL);
+        }
     }
     free(sup->dps);
     op_batch_destroy(sup->batch);
@@ -1275,6 +1293,57 @@ supervisor_set_policy_generation(struct supervisor *sup, size_t dp,
     if (dp < sup->n_dps) {
         struct status_page_values v = *status_page_get(sup->dps[dp].status);
         v.policy_generation = generation;
+        status_page_publish(sup->dps[dp].status, &v);
+    }
+}
+
+void
+supervisor_set_mac_table(struct supervisor *sup, size_t dp, int fd,
+                         uint64_t size)
+{
+    if (dp < sup->n_dps) {
+        sup->dps[dp].mac_table_fd = fd;
+        sup->dps[dp].mac_table_size = size;
+    }
+}
+
+int
+supervisor_set_policy(struct supervisor *sup, size_t dp,
+                      const struct Dpif__PolicyUpdate *update)
+{
+    if (dp >= sup->n_dps) {
+        return EINVAL;
+    }
+    struct sup_dp *d = &sup->dps[dp];
+    size_t len = dpif__policy_update__get_packed_size(update);
+    uint8_t *packed = xmalloc(len ? len : 1);
+    dpif__policy_update__pack(update, packed);
+    Dpif__PolicyUpdate *copy = dpif__policy_update__unpack(NULL, len,
+                                                           packed);
+    free(packed);
+    if (!copy) {
+        return EINVAL;
+    }
+    if (d->policy) {
+        dpif__policy_update__free_unpacked(d->policy, NULL);
+    }
+    d->policy = copy;
+    supervisor_set_policy_generation(sup, dp, copy->generation);
+    for (size_t i = 0; i < sup->n_handlers + sup->n_revalidators; i++) {
+        struct sup_worker *w = sup_worker_at(sup, dp, i);
+        if (w->state == SUP_UP) {
+            sup_send(w, IPC_POLICY_UPDATE, &copy->base, NULL, 0);
+        }
+    }
+    return 0;
+}
+
+void
+supervisor_set_megaflows(struct supervisor *sup, size_t dp, bool on)
+{
+    if (dp < sup->n_dps) {
+        struct status_page_values v = *status_page_get(sup->dps[dp].status);
+        v.megaflows = on;
         status_page_publish(sup->dps[dp].status, &v);
     }
 }

@@ -108,6 +108,7 @@
 #include "common/util.h"
 #include "proto/worker.pb-c.h"
 
+struct Dpif__PolicyUpdate;
 struct poller;
 struct privd;
 struct supervisor;
@@ -173,6 +174,27 @@ void supervisor_for_each_counter(const struct supervisor *,
  * page (the PolicyUpdate itself is the policy module's). */
 void supervisor_set_policy_generation(struct supervisor *, size_t dp,
                                       uint64_t generation);
+
+/* Shared state for the workers of datapath index 'dp' (privd/policy-feed.h
+ * provides it):
+ *
+ * supervisor_set_mac_table() attaches the MAC learning table's memfd 'fd'
+ * ('size' bytes; borrowed, must stay open while the supervisor lives) to
+ * every later HelloReply as REGION_USE_MAC_TABLE.
+ *
+ * supervisor_set_policy() keeps a copy of 'update' (rules inline; no
+ * descriptors), sends it to every running worker of 'dp' now, and to every
+ * worker of 'dp' right after its HelloReply from then on, and publishes its
+ * generation in the status page.  Returns 0, or EINVAL if 'update' cannot
+ * be copied. */
+void supervisor_set_mac_table(struct supervisor *, size_t dp, int fd,
+                              uint64_t size);
+int supervisor_set_policy(struct supervisor *, size_t dp,
+                          const struct Dpif__PolicyUpdate *update);
+
+/* Publishes in datapath 'dp''s status page whether handlers install
+ * megaflows (true, the default) or exact-match flows only. */
+void supervisor_set_megaflows(struct supervisor *, size_t dp, bool on);
 
 /* Number of workers fully up (handshake done), for tests and waits. */
 unsigned int supervisor_n_ready(const struct supervisor *);
