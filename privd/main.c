@@ -61,6 +61,7 @@
 #include "privd/privd.h"
 #include "privd/privdrop.h"
 #include "privd/spawner.h"
+#include "privd/policy-feed.h"
 #include "privd/supervisor.h"
 
 LOG_MODULE(main);
@@ -743,6 +744,12 @@ privd_start_workers(struct privd *privd)
     if (error) {
         LOG_FATAL("starting the workers: %s", strerror(error));
     }
+    struct errbuf eb = { "" };
+    error = policy_feed_create(privd, privd->supervisor, &privd->policy_feed,
+                               &eb);
+    if (error) {
+        LOG_FATAL("forwarding policy: %s", eb.msg);
+    }
 }
 
 static void
@@ -841,6 +848,7 @@ main(int argc, char *argv[])
         control_server_run(privd.control);
         if (privd.supervisor) {
             supervisor_run(privd.supervisor);
+            policy_feed_run(privd.policy_feed);
         }
         if (privd.exiting) {
             break;
@@ -854,6 +862,7 @@ main(int argc, char *argv[])
         control_server_wait(privd.control, &p);
         if (privd.supervisor) {
             supervisor_wait(privd.supervisor, &p);
+            policy_feed_wait(privd.policy_feed, &p);
         }
         poller_block(&p);
     }
@@ -861,6 +870,8 @@ main(int argc, char *argv[])
     privd_sd_notify("STOPPING=1");
     control_server_destroy(privd.control);
     privd.control = NULL;
+    policy_feed_destroy(privd.policy_feed);
+    privd.policy_feed = NULL;
     supervisor_destroy(privd.supervisor);
     privd.supervisor = NULL;
     spawner_destroy(privd.spawner);

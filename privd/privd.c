@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "privd/control-server.h"
 #include "privd/dpif.h"
+#include "privd/policy-feed.h"
 #include "privd/supervisor.h"
 
 LOG_MODULE(privd);
@@ -56,6 +57,13 @@ privd_open_dp(struct privd *privd, const char *name, const char *type,
             return error;
         }
     }
+    if (privd->policy_feed) {
+        error = policy_feed_add_dp(privd->policy_feed, dp, eb);
+        if (error) {
+            privd_close_dp(privd, dp, false, NULL);
+            return error;
+        }
+    }
     if (dpp) {
         *dpp = dp;
     }
@@ -74,8 +82,11 @@ privd_close_dp(struct privd *privd, struct privd_dp *dp, bool destroy,
 {
     int error = 0;
 
+    /* First: the workers use the dpif until they are told to stop. */
+    if (privd->policy_feed) {
+        policy_feed_remove_dp(privd->policy_feed, dp);
+    }
     if (privd->supervisor) {
-        /* First: the workers use the dpif until they are told to stop. */
         supervisor_remove_dp(privd->supervisor, dp);
     }
     if (privd->control) {
@@ -255,6 +266,12 @@ privd_sync_datapaths(struct privd *privd, const struct config *old_cfg,
             free(dp->rules_file);
             dp->rules_file = rules ? xstrdup(rules) : NULL;
             dp->policy_generation++;
+            int error = (privd->policy_feed
+                         ? policy_feed_load_rules(privd->policy_feed, dp, &eb)
+                         : 0);
+            if (error) {
+                privd_sync_error(&first, first_eb, error, &eb);
+            }
         }
     }
     return first;

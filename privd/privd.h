@@ -22,9 +22,10 @@
  * by hand with dpifctl are not touched by a reload.
  *
  * When the workers run (privd->supervisor), opening a datapath also starts
- * its workers (supervisor_add_dp()) and closing one stops them first
- * (supervisor_remove_dp()), so dpifctl add-dp/del-dp and a reload are
- * followed by the supervisor.
+ * its workers (supervisor_add_dp()) and gives them its rules, ports and MAC
+ * table (policy_feed_add_dp()); closing one undoes both first
+ * (policy_feed_remove_dp(), supervisor_remove_dp()), so dpifctl
+ * add-dp/del-dp and a reload are followed by the workers.
  *
  * Ownership: struct privd owns everything it points to; main.c tears it
  * down in reverse order of creation.  Each "struct privd_dp" is allocated
@@ -45,6 +46,7 @@ struct control_server;
 struct errbuf;
 struct spawner;
 struct supervisor;
+struct policy_feed;
 
 /* One open datapath. */
 struct privd_dp {
@@ -65,6 +67,8 @@ struct privd {
                                  * binaries are not installed.  The
                                  * supervisor borrows it. */
     struct supervisor *supervisor;  /* Workers; NULL before they start. */
+    struct policy_feed *policy_feed; /* Rules, ports and MAC tables for the
+                                      * workers; NULL without workers. */
     bool exiting;               /* SIGTERM seen: leave the loop. */
     bool reload;                /* SIGHUP seen: re-read config and rules. */
     long long start_msec;       /* time_msec() at startup. */

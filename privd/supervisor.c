@@ -31,6 +31,7 @@
 #include "common/ufid.h"
 #include "common/worker.h"
 #include "privd/dpif.h"
+#include "privd/dump-pump.h"
 #include "privd/op-validate.h"
 #include "privd/privd.h"
 #include "privd/spawner.h"
@@ -115,8 +116,12 @@ struct sup_dp {
                                  * CONFIG_MAX_WORKERS + index in the role. */
     bool userspace;             /* netdev/dummy: upcalls travel in rings. */
     struct status_page *status; /* Owned. */
+    struct dump_pump *pump;     /* Revalidation cycle, owned. */
     struct sup_worker *handlers;     /* n_handlers of them. */
     struct sup_worker *revalidators; /* n_revalidators of them. */
+    int mac_table_fd;           /* MAC table memfd (borrowed), or -1. */
+    uint64_t mac_table_size;    /* Its size. */
+    Dpif__PolicyUpdate *policy; /* Latest policy update (owned), or NULL. */
 };
 
 /* A process of a removed datapath's worker, from supervisor_remove_dp()
@@ -173,6 +178,18 @@ sup_worker_at(const struct supervisor *sup, size_t dp, size_t i)
     struct sup_dp *d = sup->dps[dp];
     return (i < sup->n_handlers ? &d->handlers[i]
             : &d->revalidators[i - sup->n_handlers]);
+}
+
+/* The supervisor's record of datapath 'pdp', or NULL. */
+static struct sup_dp *
+sup_find_dp(const struct supervisor *sup, const struct privd_dp *pdp)
+{
+    for (size_t i = 0; i < sup->n_dps; i++) {
+        if (sup->dps[i]->pdp == pdp) {
+            return sup->dps[i];
+        }
+    }
+    return NULL;
 }
 
 static const char *
@@ -410,7 +427,7 @@ sup_deliver(struct sup_worker *w, size_t ring, enum ipc_type type,
     return error;
 }
 
-/* ----- workers of removed datapaths ------------------------------------------ */
+/* ----- workers of removed datapaths ------------------------------------ */
 
 /* Stops 'w' for good: a Shutdown if it is serving, then EOF on its
  * socket; its process, if any, becomes an orphan until its exit is
@@ -499,7 +516,8 @@ struct sup_reply {
     Dpif__RingDesc ring_descs[SUP_N_RINGS];
     Dpif__RingDesc *ring_ptrs[SUP_N_RINGS];
     Dpif__RegionDesc region;
-    Dpif__RegionDesc *region_ptr;
+    Dpif__RegionDesc mac_region;
+    Dpif__RegionDesc *region_ptrs[2];
     int fds[IPC_MAX_FDS];
     size_t n_fds;
 };
@@ -579,9 +597,16 @@ sup_send_reply(struct sup_worker *w, struct errbuf *eb)
     r.region.memfd = (uint32_t) r.n_fds;
     r.region.size = STATUS_PAGE_SIZE;
     r.fds[r.n_fds++] = status_page_fd(w->dp->status);
-    r.region_ptr = &r.region;
-    r.msg.regions = &r.region_ptr;
-    r.msg.n_regions = 1;
+    r.region_ptrs[r.msg.n_regions++] = &r.region;
+    if (w->dp->mac_table_fd >= 0) {
+        dpif__region_desc__init(&r.mac_region);
+        r.mac_region.use = DPIF__REGION_USE__REGION_USE_MAC_TABLE;
+        r.mac_region.memfd = (uint32_t) r.n_fds;
+        r.mac_region.size = w->dp->mac_table_size;
+        r.fds[r.n_fds++] = w->dp->mac_table_fd;
+        r.region_ptrs[r.msg.n_regions++] = &r.mac_region;
+    }
+    r.msg.regions = r.region_ptrs;
 
     error = ipc_send(&w->conn, IPC_HELLO_REPLY, w->seq++, &r.msg.base, r.fds,
                      r.n_fds, eb);
@@ -684,6 +709,9 @@ sup_handle_hello(struct sup_worker *w, const struct ipc_msg *m,
     w->state = SUP_UP;
     LOG_INFO("%s %u (pid %ld, uid %ld): ready", sup_role_name(w), w->index,
              (long) w->pid, (long) cred.uid);
+    if (w->dp->policy) {
+        sup_send(w, IPC_POLICY_UPDATE, &w->dp->policy->base, NULL, 0);
+    }
 }
 
 /* ----- worker messages -------------------------------------------------------- */
@@ -856,6 +884,8 @@ sup_handle_msg(struct sup_worker *w, const struct ipc_msg *m)
         return;
     case IPC_DUMP_ACK:
         if (w->role == WORKER_ROLE_REVALIDATOR) {
+            dump_pump_handle_ack(w->dp->pump, w->index, w->pid,
+                                 (const Dpif__DumpAck *) m->msg);
             return;
         }
         break;
@@ -1117,6 +1147,9 @@ supervisor_run(struct supervisor *sup)
         sup->next_status = now + SUPERVISOR_STATUS_INTERVAL_MSEC;
         sup_update_status(sup);
     }
+    for (size_t i = 0; i < sup->n_dps; i++) {
+        dump_pump_run(sup->dps[i]->pump);
+    }
 }
 
 void
@@ -1127,6 +1160,9 @@ supervisor_wait(struct supervisor *sup, struct poller *p)
     poller_timer_wait(p, sup->next_status);
     for (size_t i = 0; i < sup->n_orphans; i++) {
         poller_timer_wait(p, sup->orphans[i].kill_at);
+    }
+    for (size_t i = 0; i < sup->n_dps; i++) {
+        dump_pump_wait(sup->dps[i]->pump, p);
     }
     SUP_FOR_EACH_WORKER (w, sup) {
         switch (w->state) {
@@ -1271,6 +1307,7 @@ supervisor_add_dp(struct supervisor *sup, struct privd_dp *pdp)
     d->slot = slot;
     d->userspace = strcmp(dpif_type(pdp->dpif), "system") != 0;
     d->status = status;
+    d->mac_table_fd = -1;
     if (d->userspace) {
         dpif_handlers_set(pdp->dpif, sup->n_handlers);
         dpif_recv_set(pdp->dpif, true);
@@ -1284,6 +1321,8 @@ supervisor_add_dp(struct supervisor *sup, struct privd_dp *pdp)
         sup_worker_init(sup, d, &d->revalidators[j], WORKER_ROLE_REVALIDATOR,
                         j);
     }
+    d->pump = dump_pump_create(sup, pdp, d->status, sup->n_revalidators,
+                               cfg->flow_limit, cfg->max_idle_ms);
     sup->dps = xrealloc(sup->dps, (sup->n_dps + 1) * sizeof *sup->dps);
     sup->dps[sup->n_dps++] = d;
     sup->next_slot = (slot + 1) % CONFIG_MAX_DATAPATHS;
@@ -1312,7 +1351,11 @@ sup_dp_destroy(struct supervisor *sup, struct sup_dp *d, const char *reason)
     }
     free(d->handlers);
     free(d->revalidators);
+    dump_pump_destroy(d->pump);
     status_page_destroy(d->status);
+    if (d->policy) {
+        dpif__policy_update__free_unpacked(d->policy, NULL);
+    }
     free(d);
 }
 
@@ -1501,13 +1544,71 @@ supervisor_set_policy_generation(struct supervisor *sup,
                                  const struct privd_dp *pdp,
                                  uint64_t generation)
 {
-    for (size_t i = 0; i < sup->n_dps; i++) {
-        struct sup_dp *d = sup->dps[i];
-        if (d->pdp == pdp) {
-            struct status_page_values v = *status_page_get(d->status);
-            v.policy_generation = generation;
-            status_page_publish(d->status, &v);
+    struct sup_dp *d = sup_find_dp(sup, pdp);
+    if (d) {
+        struct status_page_values v = *status_page_get(d->status);
+        v.policy_generation = generation;
+        status_page_publish(d->status, &v);
+    }
+}
+
+void
+supervisor_set_mac_table(struct supervisor *sup, const struct privd_dp *pdp,
+                         int fd, uint64_t size)
+{
+    struct sup_dp *d = sup_find_dp(sup, pdp);
+    if (d) {
+        d->mac_table_fd = fd;
+        d->mac_table_size = size;
+    }
+}
+
+int
+supervisor_set_policy(struct supervisor *sup, const struct privd_dp *pdp,
+                      const struct Dpif__PolicyUpdate *update)
+{
+    struct sup_dp *d = sup_find_dp(sup, pdp);
+    if (!d) {
+        return EINVAL;
+    }
+    size_t len = dpif__policy_update__get_packed_size(update);
+    uint8_t *packed = xmalloc(len ? len : 1);
+    dpif__policy_update__pack(update, packed);
+    Dpif__PolicyUpdate *copy = dpif__policy_update__unpack(NULL, len,
+                                                           packed);
+    free(packed);
+    if (!copy) {
+        return EINVAL;
+    }
+    if (d->policy) {
+        dpif__policy_update__free_unpacked(d->policy, NULL);
+    }
+    d->policy = copy;
+    supervisor_set_policy_generation(sup, pdp, copy->generation);
+    for (unsigned int i = 0; i < sup->n_handlers; i++) {
+        if (d->handlers[i].state == SUP_UP) {
+            sup_send(&d->handlers[i], IPC_POLICY_UPDATE, &copy->base, NULL,
+                     0);
         }
+    }
+    for (unsigned int i = 0; i < sup->n_revalidators; i++) {
+        if (d->revalidators[i].state == SUP_UP) {
+            sup_send(&d->revalidators[i], IPC_POLICY_UPDATE, &copy->base,
+                     NULL, 0);
+        }
+    }
+    return 0;
+}
+
+void
+supervisor_set_megaflows(struct supervisor *sup, const struct privd_dp *pdp,
+                         bool on)
+{
+    struct sup_dp *d = sup_find_dp(sup, pdp);
+    if (d) {
+        struct status_page_values v = *status_page_get(d->status);
+        v.megaflows = on;
+        status_page_publish(d->status, &v);
     }
 }
 
@@ -1519,4 +1620,41 @@ supervisor_n_ready(const struct supervisor *sup)
         n += w->state == SUP_UP;
     }
     return n;
+}
+
+/* ----- dump pump hooks (privd/dump-pump.h) ----------------------------------- */
+
+int
+supervisor_send_dump(struct supervisor *sup, const struct privd_dp *pdp,
+                     unsigned int shard, const Dpif__DumpShard *msg)
+{
+    struct sup_dp *d = sup_find_dp(sup, pdp);
+    if (!d || shard >= sup->n_revalidators) {
+        return EINVAL;
+    }
+    struct sup_worker *w = &d->revalidators[shard];
+    if (w->state != SUP_UP) {
+        return ENOTCONN;
+    }
+    return sup_deliver(w, SUP_RING(DUMP), IPC_DUMP_SHARD, &msg->base);
+}
+
+pid_t
+supervisor_revalidator_pid(const struct supervisor *sup,
+                           const struct privd_dp *pdp, unsigned int shard)
+{
+    const struct sup_dp *d = sup_find_dp(sup, pdp);
+    if (!d || shard >= sup->n_revalidators) {
+        return 0;
+    }
+    const struct sup_worker *w = &d->revalidators[shard];
+    return w->state == SUP_UP ? w->pid : 0;
+}
+
+struct dump_pump *
+supervisor_get_dump_pump(const struct supervisor *sup,
+                         const struct privd_dp *pdp)
+{
+    const struct sup_dp *d = sup_find_dp(sup, pdp);
+    return d ? d->pump : NULL;
 }

@@ -124,7 +124,9 @@
 
 #include "common/util.h"
 #include "privd/config.h"
+#include "proto/worker.pb-c.h"
 
+struct Dpif__PolicyUpdate;
 struct poller;
 struct privd;
 struct privd_dp;
@@ -213,7 +215,48 @@ void supervisor_set_policy_generation(struct supervisor *,
                                       const struct privd_dp *dp,
                                       uint64_t generation);
 
+/* Shared state for the workers of datapath 'dp' (privd/policy-feed.h
+ * provides it); a datapath without workers is ignored:
+ *
+ * supervisor_set_mac_table() attaches the MAC learning table's memfd 'fd'
+ * ('size' bytes; borrowed, must stay open while the supervisor lives) to
+ * every later HelloReply as REGION_USE_MAC_TABLE.
+ *
+ * supervisor_set_policy() keeps a copy of 'update' (rules inline; no
+ * descriptors), sends it to every running worker of 'dp' now, and to every
+ * worker of 'dp' right after its HelloReply from then on, and publishes its
+ * generation in the status page.  Returns 0, or EINVAL if 'update' cannot
+ * be copied. */
+void supervisor_set_mac_table(struct supervisor *, const struct privd_dp *dp,
+                              int fd, uint64_t size);
+int supervisor_set_policy(struct supervisor *, const struct privd_dp *dp,
+                          const struct Dpif__PolicyUpdate *update);
+
+/* Publishes in datapath 'dp''s status page whether handlers install
+ * megaflows (true, the default) or exact-match flows only. */
+void supervisor_set_megaflows(struct supervisor *, const struct privd_dp *dp,
+                              bool on);
+
 /* Number of workers fully up (handshake done), for tests and waits. */
 unsigned int supervisor_n_ready(const struct supervisor *);
+
+/* Hooks of the revalidation cycle (privd/dump-pump.h), one pump per
+ * datapath, created, run and waited on by the supervisor, which hands it
+ * the DumpAcks.
+ *
+ * supervisor_send_dump() delivers 'msg' to revalidator 'shard' of datapath
+ * 'dp' on its dump ring: 0, ENOBUFS if the ring is full now, ENOTCONN if
+ * that revalidator is not up.  supervisor_revalidator_pid() is its process
+ * while up, else 0 (a change means the shard lost its ukeys).
+ * supervisor_get_dump_pump() is the pump of datapath 'dp' (NULL if none),
+ * for the control commands. */
+struct dump_pump;
+int supervisor_send_dump(struct supervisor *, const struct privd_dp *dp,
+                         unsigned int shard, const Dpif__DumpShard *msg);
+pid_t supervisor_revalidator_pid(const struct supervisor *,
+                                 const struct privd_dp *dp,
+                                 unsigned int shard);
+struct dump_pump *supervisor_get_dump_pump(const struct supervisor *,
+                                           const struct privd_dp *dp);
 
 #endif /* supervisor.h */

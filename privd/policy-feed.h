@@ -1,0 +1,106 @@
+/*
+ * policy-feed.h — what privd gives every worker for translation.
+ *
+ * Overview
+ * ========
+ *
+ * Handlers translate upcalls, and revalidators re-translate installed
+ * flows, with three inputs that privd owns (design.md, "Shared state among
+ * workers"):
+ *
+ *   - the rule table, configuration: loaded from the datapath's rules file
+ *     (privd_dp.rules_file) or replaced at run time with
+ *     policy_feed_set_rules(), and checked here with the same parser the
+ *     workers run (common/policy.h) before any worker sees it;
+ *   - the port list: the datapath's port numbers, re-read every
+ *     POLICY_FEED_PORT_POLL_MSEC (dpif_port_dump());
+ *   - the MAC learning table: a shared-memory region (common/mac-table.h)
+ *     created here, one per datapath, attached by the supervisor to every
+ *     HelloReply.  privd creates it and never reads what the workers wrote.
+ *
+ * Rules and ports travel together in a PolicyUpdate (proto/worker.proto)
+ * with the datapath's policy generation, bumped at every change of either
+ * (ports are an input of translation: a port that comes or goes changes
+ * what "flood" and "normal" output).  supervisor_set_policy() sends it to
+ * every running worker of the datapath and to every worker that starts
+ * later, and publishes the generation in the status page, which makes
+ * revalidators re-check their flows.
+ *
+ * A bad rule table is refused with "source:line:column: reason" and the
+ * previous one stays in force.
+ *
+ * Counters: policy_feed_updates, policy_feed_rules_rejected,
+ * policy_feed_port_changes.
+ *
+ * Ownership: the feed borrows 'privd' and the supervisor (both outlive
+ * it) and owns the MAC table regions.  Single-threaded, in privd's loop:
+ *
+ *     supervisor_create(&privd, &sup);
+ *     policy_feed_create(&privd, sup, &feed);
+ *     for (;;) {
+ *         supervisor_run(sup);
+ *         policy_feed_run(feed);
+ *         ...wait on both...
+ *     }
+ *     policy_feed_destroy(feed);
+ *     supervisor_destroy(sup);
+ */
+#ifndef PRIVD_POLICY_FEED_H
+#define PRIVD_POLICY_FEED_H 1
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/util.h"
+
+struct poller;
+struct privd;
+struct privd_dp;
+struct supervisor;
+
+/* How often the port lists are compared with the datapaths'. */
+#define POLICY_FEED_PORT_POLL_MSEC 200
+
+struct policy_feed;
+
+/* Creates the feed and calls policy_feed_add_dp() for every datapath of
+ * 'privd'.  Returns 0, or the first error of policy_feed_add_dp(). */
+int policy_feed_create(struct privd *privd, struct supervisor *sup,
+                       struct policy_feed **feedp, struct errbuf *eb);
+
+/* Datapaths come and go (privd_open_dp() and privd_close_dp() call these,
+ * right after supervisor_add_dp() and right before supervisor_remove_dp()):
+ *
+ * policy_feed_add_dp() creates the MAC table of 'dp' (capacity and aging
+ * from the defaults of common/mac-table.h), loads its rules file if it has
+ * one, and hands both, with its ports, to the supervisor for its workers.
+ * Returns 0, or a positive errno with the reason in 'eb' (a rules file
+ * that cannot be read or parsed, a MAC table that cannot be created).
+ *
+ * policy_feed_remove_dp() detaches and frees what the feed holds for 'dp';
+ * a datapath the feed does not know is fine. */
+int policy_feed_add_dp(struct policy_feed *, struct privd_dp *dp,
+                       struct errbuf *eb);
+void policy_feed_remove_dp(struct policy_feed *, struct privd_dp *dp);
+
+void policy_feed_destroy(struct policy_feed *);
+
+/* Notices port changes and sends the new port lists. */
+void policy_feed_run(struct policy_feed *);
+void policy_feed_wait(struct policy_feed *, struct poller *);
+
+/* Replaces the rules of datapath 'dp' with the 'len' bytes of 'text'
+ * ('source' names it in errors): a new generation for its workers.
+ * Returns 0, or EINVAL/E2BIG with "source:line:column: reason" in 'eb',
+ * the previous rules staying in force (EINVAL too for a datapath the feed
+ * does not know). */
+int policy_feed_set_rules(struct policy_feed *, const struct privd_dp *dp,
+                          const char *text, size_t len, const char *source,
+                          struct errbuf *eb);
+
+/* Re-reads the rules file of datapath 'dp' (dp->rules_file; no rules
+ * without one), as policy_feed_set_rules() does with text. */
+int policy_feed_load_rules(struct policy_feed *, const struct privd_dp *dp,
+                           struct errbuf *eb);
+
+#endif /* privd/policy-feed.h */
