@@ -29,12 +29,24 @@ LOG_MODULE(policy_feed);
 COUNTER_DEFINE(policy_feed_updates);
 COUNTER_DEFINE(policy_feed_rules_rejected);
 COUNTER_DEFINE(policy_feed_port_changes);
+COUNTER_DEFINE(policy_feed_credit_stale);
+COUNTER_DEFINE(policy_feed_rules_saved);
+COUNTER_DEFINE(policy_feed_rules_save_failed);
+
+/* Above this many old x new rule comparisons, a new table starts with zero
+ * counters instead of carrying over those of unchanged rules. */
+#define FEED_CARRY_MAX_COMPARISONS (1u << 22)
 
 /* One datapath's inputs. */
 struct feed_dp {
     int mac_fd;                 /* MAC table memfd, owned. */
     struct mac_table *macs;     /* privd's mapping (kept for its size). */
     char *rules;                /* Current rule text, owned (NUL-ended). */
+    struct policy_table *table; /* 'rules' parsed, with the per-rule
+                                 * counters privd was credited; owned. */
+    uint64_t rules_generation;  /* Policy generation that first carried
+                                 * 'rules' (later ones only changed the
+                                 * ports: rule ids stay valid). */
     uint32_t *ports;            /* Port numbers sent last, sorted, owned. */
     size_t n_ports;
 };
@@ -154,6 +166,35 @@ feed_read_file(const char *path, char **textp, size_t *lenp,
     return 0;
 }
 
+/* Gives each rule of 'new' that equals a rule of 'old' (same priority,
+ * match and actions) that rule's counters, as ovs-ofctl replace-flows
+ * keeps the counters of unchanged flows; and the default rule's. */
+static void
+feed_carry_counters(const struct policy_table *old, struct policy_table *new)
+{
+    if (!old) {
+        return;
+    }
+    new->default_packets = old->default_packets;
+    new->default_bytes = old->default_bytes;
+    if ((uint64_t) old->n_rules * new->n_rules > FEED_CARRY_MAX_COMPARISONS) {
+        return;
+    }
+    bool *taken = xcalloc(old->n_rules ? old->n_rules : 1, sizeof *taken);
+    for (size_t i = 0; i < new->n_rules; i++) {
+        for (size_t j = 0; j < old->n_rules; j++) {
+            if (!taken[j] && policy_rule_equal(&new->rules[i],
+                                               &old->rules[j])) {
+                new->rules[i].n_packets = old->rules[j].n_packets;
+                new->rules[i].n_bytes = old->rules[j].n_bytes;
+                taken[j] = true;
+                break;
+            }
+        }
+    }
+    free(taken);
+}
+
 /* Checks 'text' and makes it datapath 'i''s rules, without publishing. */
 static int
 feed_take_rules(struct policy_feed *feed, size_t i, const char *text,
@@ -171,12 +212,16 @@ feed_take_rules(struct policy_feed *feed, size_t i, const char *text,
         COUNTER_INC(policy_feed_rules_rejected);
         return error;
     }
-    policy_table_destroy(table);
+    struct feed_dp *d = &feed->dps[i];
+    feed_carry_counters(d->table, table);
+    policy_table_destroy(d->table);
+    d->table = table;
+    d->rules_generation = feed->privd->dps[i].policy_generation + 1;
     char *copy = xmalloc(len + 1);
     memcpy(copy, text, len);
     copy[len] = '\0';
-    free(feed->dps[i].rules);
-    feed->dps[i].rules = copy;
+    free(d->rules);
+    d->rules = copy;
     return 0;
 }
 
@@ -222,7 +267,10 @@ policy_feed_create(struct privd *privd, struct supervisor *sup,
                 break;
             }
         } else {
-            d->rules = xstrdup("");
+            error = feed_take_rules(feed, i, "", 0, "rules", eb);
+            if (error) {
+                break;
+            }
         }
         feed_refresh_ports(feed, i);
         feed_publish(feed, i);
@@ -250,6 +298,7 @@ policy_feed_destroy(struct policy_feed *feed)
             close(d->mac_fd);
         }
         free(d->rules);
+        policy_table_destroy(d->table);
         free(d->ports);
     }
     free(feed->dps);
@@ -292,4 +341,154 @@ policy_feed_set_rules(struct policy_feed *feed, size_t dp, const char *text,
         feed_publish(feed, dp);
     }
     return error;
+}
+
+/* The feed's datapath 'dp', or NULL with the reason in 'eb'. */
+static struct feed_dp *
+feed_get_dp(const struct policy_feed *feed, size_t dp, struct errbuf *eb)
+{
+    if (dp >= feed->n_dps || dp >= feed->privd->n_dps) {
+        errbuf_set(eb, EOPNOTSUPP, "%s was added at run time: only "
+                   "configured datapaths have a forwarding policy",
+                   dp < feed->privd->n_dps
+                   ? dpif_name(feed->privd->dps[dp].dpif) : "the datapath");
+        return NULL;
+    }
+    return &feed->dps[dp];
+}
+
+int
+policy_feed_get_rules(const struct policy_feed *feed, size_t dp,
+                      const char **textp, uint64_t *generationp,
+                      struct errbuf *eb)
+{
+    const struct feed_dp *d = feed_get_dp(feed, dp, eb);
+    if (!d) {
+        return EOPNOTSUPP;
+    }
+    *textp = d->rules;
+    *generationp = feed->privd->dps[dp].policy_generation;
+    return 0;
+}
+
+int
+policy_feed_format_rules(const struct policy_feed *feed, size_t dp,
+                         char **textp, size_t *n_rulesp, struct errbuf *eb)
+{
+    const struct feed_dp *d = feed_get_dp(feed, dp, eb);
+    if (!d) {
+        return EOPNOTSUPP;
+    }
+    *textp = policy_table_format(d->table, true);
+    *n_rulesp = d->table->n_rules;
+    return 0;
+}
+
+const struct policy_table *
+policy_feed_get_table(const struct policy_feed *feed, size_t dp)
+{
+    struct errbuf eb;
+    const struct feed_dp *d = feed_get_dp(feed, dp, &eb);
+    return d ? d->table : NULL;
+}
+
+void
+policy_feed_credit_rule(struct policy_feed *feed, size_t dp,
+                        uint64_t generation, uint32_t rule_id,
+                        uint64_t packets, uint64_t bytes)
+{
+    struct errbuf eb;
+    struct feed_dp *d = feed_get_dp(feed, dp, &eb);
+
+    if (!d || generation < d->rules_generation
+        || generation > feed->privd->dps[dp].policy_generation) {
+        /* Rule ids of another table: they name other rules now. */
+        COUNTER_INC(policy_feed_credit_stale);
+        return;
+    }
+    policy_table_credit(d->table, rule_id, packets, bytes);
+}
+
+struct mac_table *
+policy_feed_get_mac_table(const struct policy_feed *feed, size_t dp)
+{
+    struct errbuf eb;
+    const struct feed_dp *d = feed_get_dp(feed, dp, &eb);
+    return d ? d->macs : NULL;
+}
+
+int
+policy_feed_save_rules(const char *path, const char *text, size_t len,
+                       struct errbuf *eb)
+{
+    size_t n = strlen(path) + 16;
+    char *tmp = xmalloc(n);
+    snprintf(tmp, n, "%s.tmp", path);
+
+    int error = 0;
+    FILE *f = fopen(tmp, "we");
+    if (!f) {
+        error = errno;
+    } else {
+        if (len && fwrite(text, 1, len, f) != len) {
+            error = errno ? errno : EIO;
+        }
+        if (fflush(f) && !error) {
+            error = errno;
+        }
+        if (!error && fsync(fileno(f))) {
+            error = errno;
+        }
+        if (fclose(f) && !error) {
+            error = errno;
+        }
+        if (!error && rename(tmp, path)) {
+            error = errno;
+        }
+        if (error) {
+            unlink(tmp);
+        }
+    }
+    free(tmp);
+    if (error) {
+        COUNTER_INC(policy_feed_rules_save_failed);
+        return errbuf_set(eb, error, "saving the rules to %s: %s", path,
+                          strerror(error));
+    }
+    COUNTER_INC(policy_feed_rules_saved);
+    return 0;
+}
+
+int
+policy_feed_reload(struct policy_feed *feed, struct errbuf *eb)
+{
+    int first = 0;
+    size_t n = MIN(feed->n_dps, feed->privd->n_dps);
+
+    for (size_t i = 0; i < n; i++) {
+        const struct privd_dp *pdp = &feed->privd->dps[i];
+        struct errbuf e;
+        char *text = NULL;
+        size_t len = 0;
+
+        if (!pdp->rules_file) {
+            continue;
+        }
+        int error = feed_read_file(pdp->rules_file, &text, &len, &e);
+        if (!error) {
+            error = feed_take_rules(feed, i, text, len, pdp->rules_file, &e);
+            free(text);
+        }
+        if (!error) {
+            feed_publish(feed, i);
+        } else {
+            LOG_ERR("%s: keeping the rules in force: %s",
+                    dpif_name(pdp->dpif), e.msg);
+            if (!first) {
+                first = error;
+                *eb = e;
+            }
+        }
+    }
+    return first;
 }

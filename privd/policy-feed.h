@@ -29,8 +29,19 @@
  * A bad rule table is refused with "source:line:column: reason" and the
  * previous one stays in force.
  *
+ * Per-rule counters: the feed keeps each datapath's table parsed, with the
+ * packet and byte counters that revalidators credit to its rules
+ * (policy_feed_credit_rule(), called with the generation the rule ids
+ * belong to); "dpifctl rules/show" prints them.  A new table keeps the
+ * counters of the rules that did not change.
+ *
+ * Persistence: policy_feed_save_rules() writes a rules file atomically
+ * (temporary file, fsync, rename), for rules changed through dpifctl;
+ * policy_feed_reload() re-reads every configured rules file (SIGHUP).
+ *
  * Counters: policy_feed_updates, policy_feed_rules_rejected,
- * policy_feed_port_changes.
+ * policy_feed_port_changes, policy_feed_credit_stale,
+ * policy_feed_rules_saved, policy_feed_rules_save_failed.
  *
  * Ownership: the feed borrows 'privd' and the supervisor (both outlive
  * it) and owns the MAC table regions.  Single-threaded, in privd's loop:
@@ -53,7 +64,9 @@
 
 #include "common/util.h"
 
+struct mac_table;
 struct poller;
+struct policy_table;
 struct privd;
 struct supervisor;
 
@@ -82,5 +95,50 @@ void policy_feed_wait(struct policy_feed *, struct poller *);
  * the previous rules staying in force. */
 int policy_feed_set_rules(struct policy_feed *, size_t dp, const char *text,
                           size_t len, const char *source, struct errbuf *eb);
+
+/* The rule text of datapath index 'dp' as given (comments included; valid
+ * until the next change) and its policy generation.  EOPNOTSUPP with the
+ * reason in 'eb' for a datapath the feed does not serve (added at run
+ * time). */
+int policy_feed_get_rules(const struct policy_feed *, size_t dp,
+                          const char **textp, uint64_t *generationp,
+                          struct errbuf *eb);
+
+/* The canonical text of datapath 'dp''s table with each rule's counters
+ * (policy_table_format(..., true)), which the caller frees, and its number
+ * of rules.  EOPNOTSUPP as above. */
+int policy_feed_format_rules(const struct policy_feed *, size_t dp,
+                             char **textp, size_t *n_rulesp,
+                             struct errbuf *eb);
+
+/* The parsed table of datapath 'dp' (valid until the next change), or
+ * NULL. */
+const struct policy_table *policy_feed_get_table(const struct policy_feed *,
+                                                 size_t dp);
+
+/* Adds 'packets' and 'bytes' to rule 'rule_id' (POLICY_RULE_DEFAULT: the
+ * default rule) of datapath 'dp', if 'generation' is one whose rule ids
+ * are those of the current table; other credits are counted
+ * (policy_feed_credit_stale) and dropped. */
+void policy_feed_credit_rule(struct policy_feed *, size_t dp,
+                             uint64_t generation, uint32_t rule_id,
+                             uint64_t packets, uint64_t bytes);
+
+/* privd's mapping of datapath 'dp''s MAC learning table, or NULL.  Its
+ * contents are written by workers: check every entry read from it. */
+struct mac_table *policy_feed_get_mac_table(const struct policy_feed *,
+                                            size_t dp);
+
+/* Writes the 'len' bytes of 'text' to 'path' atomically: PATH.tmp,
+ * fsync, rename.  Returns 0 or a positive errno with the reason in 'eb'
+ * (the old file stays as it was). */
+int policy_feed_save_rules(const char *path, const char *text, size_t len,
+                           struct errbuf *eb);
+
+/* Re-reads the rules file of every datapath that has one and publishes
+ * each table that parses (a new generation); a file that cannot be read or
+ * parsed leaves that datapath's rules in force.  Returns 0 or the first
+ * error, with its reason in 'eb'. */
+int policy_feed_reload(struct policy_feed *, struct errbuf *eb);
 
 #endif /* privd/policy-feed.h */
