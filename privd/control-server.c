@@ -49,6 +49,8 @@ COUNTER_DEFINE(control_reply_send_failed);
 COUNTER_DEFINE(control_capture_backlog_dropped);
 COUNTER_DEFINE(control_rules_rejected);
 COUNTER_DEFINE(control_fdb_entry_invalid);
+COUNTER_DEFINE(control_metrics_textfile_written);
+COUNTER_DEFINE(control_metrics_textfile_failed);
 
 /* Group names of the two access levels. */
 #define CONTROL_READ_GROUP "dpifd"
@@ -106,6 +108,8 @@ struct control_server {
     struct control_conn conns[CONTROL_MAX_CLIENTS]; /* Connection slots. */
     struct control_frame *backlog;  /* Held captured frames, oldest first. */
     size_t n_backlog;           /* Entries in 'backlog'. */
+    long long next_textfile;    /* time_msec() of the next write of the
+                                 * metrics textfile. */
 };
 
 /* Everything one request's handler works with. */
@@ -1431,7 +1435,7 @@ ctl_metric_counter_cb(const char *name, uint64_t value, void *s)
 
 /* Builds the whole exposition text into 's'. */
 static void
-ctl_metrics_format(struct control_ctx *ctx, struct ds *s)
+ctl_metrics_format(const struct privd *privd, struct ds *s)
 {
     static const struct {
         const char *name;       /* Metric. */
@@ -1453,7 +1457,6 @@ ctl_metrics_format(struct control_ctx *ctx, struct ds *s)
         "dpifd_port_rx_dropped_total", "dpifd_port_tx_packets_total",
         "dpifd_port_tx_bytes_total", "dpifd_port_tx_dropped_total",
     };
-    const struct privd *privd = ctx->privd;
 
     for (size_t m = 0; m < ARRAY_SIZE(dp_metrics); m++) {
         ctl_metric_family(s, dp_metrics[m].name, dp_metrics[m].type,
@@ -1524,7 +1527,7 @@ ctl_metrics(struct control_ctx *ctx, const Dpif__Request *rq,
     struct ds s;
 
     ds_init(&s);
-    ctl_metrics_format(ctx, &s);
+    ctl_metrics_format(ctx->privd, &s);
     if (s.length > IPC_MAX_MSG - 1024 || s.length > ctx->budget) {
         size_t len = s.length;
         ds_destroy(&s);
@@ -1537,6 +1540,50 @@ ctl_metrics(struct control_ctx *ctx, const Dpif__Request *rq,
     rp->result_case = DPIF__REPLY__RESULT_METRICS;
     rp->metrics = out;
     return 0;
+}
+
+/* Writes the metrics to the configured textfile: PATH.tmp, then rename,
+ * so that node_exporter never reads half a file. */
+static void
+control_write_textfile(struct control_server *cs)
+{
+    static struct log_rl rl = LOG_RL_INIT(1, 5);
+    const char *path = cs->privd->cfg.metrics_textfile;
+    struct ds s, tmp;
+    int error = 0;
+
+    ds_init(&s);
+    ds_init(&tmp);
+    ctl_metrics_format(cs->privd, &s);
+    ds_put_format(&tmp, "%s.tmp", path);
+    FILE *f = fopen(ds_cstr(&tmp), "we");
+    if (!f) {
+        error = errno;
+    } else {
+        if (fwrite(s.string, 1, s.length, f) != s.length) {
+            error = errno ? errno : EIO;
+        }
+        if (fchmod(fileno(f), 0644) && !error) {
+            error = errno;
+        }
+        if (fclose(f) && !error) {
+            error = errno;
+        }
+        if (!error && rename(ds_cstr(&tmp), path)) {
+            error = errno;
+        }
+        if (error) {
+            unlink(ds_cstr(&tmp));
+        }
+    }
+    if (error) {
+        COUNTER_INC(control_metrics_textfile_failed);
+        LOG_WARN_RL(&rl, "metrics-textfile %s: %s", path, strerror(error));
+    } else {
+        COUNTER_INC(control_metrics_textfile_written);
+    }
+    ds_destroy(&s);
+    ds_destroy(&tmp);
 }
 
 /* ----- inject, capture ------------------------------------------------------ */
@@ -2581,6 +2628,12 @@ control_server_accept(struct control_server *cs)
 void
 control_server_run(struct control_server *cs)
 {
+    const struct config *cfg = &cs->privd->cfg;
+    if (cfg->metrics_textfile[0] && time_msec() >= cs->next_textfile) {
+        control_write_textfile(cs);
+        cs->next_textfile = time_msec()
+                            + (long long) cfg->metrics_interval_s * 1000;
+    }
     control_server_accept(cs);
     for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++) {
         struct control_conn *conn = &cs->conns[i];
@@ -2600,6 +2653,9 @@ void
 control_server_wait(struct control_server *cs, struct poller *p)
 {
     poller_fd_wait(p, cs->listen_fd, POLLIN);
+    if (cs->privd->cfg.metrics_textfile[0]) {
+        poller_timer_wait(p, cs->next_textfile);
+    }
     for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++) {
         const struct control_conn *conn = &cs->conns[i];
         if (conn->ipc.fd >= 0) {
