@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/counters.h"
+#include "common/ds.h"
 #include "common/ipc-limits.h"
 #include "common/log.h"
 #include "common/mac-table.h"
@@ -20,6 +21,7 @@
 #include "common/poller.h"
 #include "common/timeval.h"
 #include "privd/dpif.h"
+#include "privd/dump-pump.h"
 #include "privd/privd.h"
 #include "privd/supervisor.h"
 #include "proto/worker.pb-c.h"
@@ -29,7 +31,6 @@ LOG_MODULE(policy_feed);
 COUNTER_DEFINE(policy_feed_updates);
 COUNTER_DEFINE(policy_feed_rules_rejected);
 COUNTER_DEFINE(policy_feed_port_changes);
-COUNTER_DEFINE(policy_feed_credit_stale);
 COUNTER_DEFINE(policy_feed_rules_saved);
 COUNTER_DEFINE(policy_feed_rules_save_failed);
 
@@ -166,6 +167,45 @@ feed_read_file(const char *path, char **textp, size_t *lenp,
     return 0;
 }
 
+/* Packets and bytes the revalidators credited to rule 'rule_id' of
+ * datapath 'i''s current table (privd/dump-pump.h keeps them per policy
+ * generation; every generation since the table was set numbers its rules
+ * the same way, only the ports changed), added to '*packets' and
+ * '*bytes'. */
+static void
+feed_add_pump_stats(const struct policy_feed *feed, size_t i,
+                    uint32_t rule_id, uint64_t *packets, uint64_t *bytes)
+{
+    const struct dump_pump *pump = supervisor_get_dump_pump(feed->sup, i);
+    uint64_t last = feed->privd->dps[i].policy_generation;
+
+    for (uint64_t g = feed->dps[i].rules_generation; pump && g <= last; g++) {
+        uint64_t p, b;
+        if (dump_pump_get_rule_stats(pump, g, rule_id, &p, &b)) {
+            *packets += p;
+            *bytes += b;
+        }
+    }
+}
+
+/* Folds what the revalidators credited into datapath 'i''s table, before
+ * the table is replaced. */
+static void
+feed_fold_pump_stats(const struct policy_feed *feed, size_t i)
+{
+    struct policy_table *t = feed->dps[i].table;
+
+    if (!t) {
+        return;
+    }
+    for (size_t r = 0; r < t->n_rules; r++) {
+        feed_add_pump_stats(feed, i, t->rules[r].id, &t->rules[r].n_packets,
+                            &t->rules[r].n_bytes);
+    }
+    feed_add_pump_stats(feed, i, POLICY_RULE_DEFAULT, &t->default_packets,
+                        &t->default_bytes);
+}
+
 /* Gives each rule of 'new' that equals a rule of 'old' (same priority,
  * match and actions) that rule's counters, as ovs-ofctl replace-flows
  * keeps the counters of unchanged flows; and the default rule's. */
@@ -213,6 +253,7 @@ feed_take_rules(struct policy_feed *feed, size_t i, const char *text,
         return error;
     }
     struct feed_dp *d = &feed->dps[i];
+    feed_fold_pump_stats(feed, i);
     feed_carry_counters(d->table, table);
     policy_table_destroy(d->table);
     d->table = table;
@@ -379,8 +420,27 @@ policy_feed_format_rules(const struct policy_feed *feed, size_t dp,
     if (!d) {
         return EOPNOTSUPP;
     }
-    *textp = policy_table_format(d->table, true);
-    *n_rulesp = d->table->n_rules;
+    const struct policy_table *t = d->table;
+    struct ds text = DS_EMPTY_INITIALIZER;
+    for (size_t r = 0; r <= t->n_rules; r++) {
+        bool dflt = r == t->n_rules;
+        uint64_t packets = dflt ? t->default_packets : t->rules[r].n_packets;
+        uint64_t bytes = dflt ? t->default_bytes : t->rules[r].n_bytes;
+        feed_add_pump_stats(feed, dp, dflt ? POLICY_RULE_DEFAULT
+                                           : t->rules[r].id,
+                            &packets, &bytes);
+        ds_put_format(&text, "n_packets=%"PRIu64",n_bytes=%"PRIu64",",
+                      packets, bytes);
+        if (dflt) {
+            ds_put_cstr(&text, "(default),actions=normal\n");
+        } else {
+            char *rule = policy_rule_format(&t->rules[r]);
+            ds_put_format(&text, "%s\n", rule);
+            free(rule);
+        }
+    }
+    *textp = ds_steal_cstr(&text);
+    *n_rulesp = t->n_rules;
     return 0;
 }
 
@@ -390,23 +450,6 @@ policy_feed_get_table(const struct policy_feed *feed, size_t dp)
     struct errbuf eb;
     const struct feed_dp *d = feed_get_dp(feed, dp, &eb);
     return d ? d->table : NULL;
-}
-
-void
-policy_feed_credit_rule(struct policy_feed *feed, size_t dp,
-                        uint64_t generation, uint32_t rule_id,
-                        uint64_t packets, uint64_t bytes)
-{
-    struct errbuf eb;
-    struct feed_dp *d = feed_get_dp(feed, dp, &eb);
-
-    if (!d || generation < d->rules_generation
-        || generation > feed->privd->dps[dp].policy_generation) {
-        /* Rule ids of another table: they name other rules now. */
-        COUNTER_INC(policy_feed_credit_stale);
-        return;
-    }
-    policy_table_credit(d->table, rule_id, packets, bytes);
 }
 
 struct mac_table *

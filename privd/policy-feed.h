@@ -29,19 +29,19 @@
  * A bad rule table is refused with "source:line:column: reason" and the
  * previous one stays in force.
  *
- * Per-rule counters: the feed keeps each datapath's table parsed, with the
- * packet and byte counters that revalidators credit to its rules
- * (policy_feed_credit_rule(), called with the generation the rule ids
- * belong to); "dpifctl rules/show" prints them.  A new table keeps the
- * counters of the rules that did not change.
+ * Per-rule counters: revalidators credit packets and bytes to rules by
+ * (policy generation, rule id), and the dump pump of each datapath keeps
+ * those credits (privd/dump-pump.h).  The feed keeps each datapath's
+ * table parsed and adds them up for "dpifctl rules/show"; when a table is
+ * replaced, the rules that did not change keep their counters (folded
+ * into the new table).
  *
  * Persistence: policy_feed_save_rules() writes a rules file atomically
  * (temporary file, fsync, rename), for rules changed through dpifctl;
  * policy_feed_reload() re-reads every configured rules file (SIGHUP).
  *
  * Counters: policy_feed_updates, policy_feed_rules_rejected,
- * policy_feed_port_changes, policy_feed_credit_stale,
- * policy_feed_rules_saved, policy_feed_rules_save_failed.
+ * policy_feed_port_changes, policy_feed_rules_saved, policy_feed_rules_save_failed.
  *
  * Ownership: the feed borrows 'privd' and the supervisor (both outlive
  * it) and owns the MAC table regions.  Single-threaded, in privd's loop:
@@ -115,14 +115,6 @@ int policy_feed_format_rules(const struct policy_feed *, size_t dp,
  * NULL. */
 const struct policy_table *policy_feed_get_table(const struct policy_feed *,
                                                  size_t dp);
-
-/* Adds 'packets' and 'bytes' to rule 'rule_id' (POLICY_RULE_DEFAULT: the
- * default rule) of datapath 'dp', if 'generation' is one whose rule ids
- * are those of the current table; other credits are counted
- * (policy_feed_credit_stale) and dropped. */
-void policy_feed_credit_rule(struct policy_feed *, size_t dp,
-                             uint64_t generation, uint32_t rule_id,
-                             uint64_t packets, uint64_t bytes);
 
 /* privd's mapping of datapath 'dp''s MAC learning table, or NULL.  Its
  * contents are written by workers: check every entry read from it. */
