@@ -432,7 +432,7 @@ const struct command cmd_policy_commands[] = {
     },
     {
         .name = "rules/del",
-        .usage = "DP [--priority P] MATCH",
+        .usage = "DP MATCH",
         .summary = "delete forwarding rules",
         .help = "Deletes the rules of DP whose match equals MATCH\n"
                 "(\"ip,nw_dst=10.0.0.0/24\"; \"\" matches every rule);\n"
