@@ -266,7 +266,10 @@ privd_sync_datapaths(struct privd *privd, const struct config *old_cfg,
             free(dp->rules_file);
             dp->rules_file = rules ? xstrdup(rules) : NULL;
             dp->policy_generation++;
-            int error = (privd->policy_feed
+            /* A rules file that comes or changes is read by the reload's
+             * policy_feed_reload(), which re-reads them all; one that goes
+             * leaves the datapath without rules, now. */
+            int error = (privd->policy_feed && !rules
                          ? policy_feed_load_rules(privd->policy_feed, dp, &eb)
                          : 0);
             if (error) {
