@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <linux/genetlink.h>
-#include <linux/if_ether.h>
 #include <linux/openvswitch.h>
 #include <net/if.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include "common/log.h"
 #include "common/nl.h"
 #include "common/ufid.h"
+#include "common/upcall-nl.h"
 #include "privd/dpif-provider.h"
 #include "privd/genl-family.h"
 #include "privd/netlink-socket.h"
@@ -230,18 +230,6 @@ static const struct nl_policy flow_policy[OVS_FLOW_ATTR_MAX + 1] = {
                              .optional = true },
     [OVS_FLOW_ATTR_UFID_FLAGS] = { .type = NL_A_U32, .optional = true },
     [OVS_FLOW_ATTR_PAD] = { .type = NL_A_UNSPEC, .optional = true },
-};
-
-static const struct nl_policy packet_policy[OVS_PACKET_ATTR_MAX + 1] = {
-    [OVS_PACKET_ATTR_PACKET] = { .type = NL_A_UNSPEC, .min_len = ETH_HLEN },
-    [OVS_PACKET_ATTR_KEY] = { .type = NL_A_NESTED },
-    [OVS_PACKET_ATTR_ACTIONS] = { .type = NL_A_NESTED, .optional = true },
-    [OVS_PACKET_ATTR_USERDATA] = { .type = NL_A_UNSPEC, .optional = true },
-    [OVS_PACKET_ATTR_EGRESS_TUN_KEY] = { .type = NL_A_NESTED,
-                                         .optional = true },
-    [OVS_PACKET_ATTR_MRU] = { .type = NL_A_U16, .optional = true },
-    [OVS_PACKET_ATTR_LEN] = { .type = NL_A_U32, .optional = true },
-    [OVS_PACKET_ATTR_HASH] = { .type = NL_A_U64, .optional = true },
 };
 
 /* Logs and counts a reply that failed its policy. */
@@ -1202,49 +1190,22 @@ dpif_netlink_flow_dump_next(struct dpif_flow_dump_thread *t_,
 
 /* ---- Upcalls. ----------------------------------------------------------- */
 
-int
-dpif_netlink_upcall_parse(const void *msg, size_t len, uint16_t packet_family,
-                          struct dpif_upcall *upcall, struct errbuf *eb)
+/* Copies the upcall parsed by common/upcall-nl.h into 'upcall'. */
+static void
+dpif_netlink_upcall_copy(const struct upcall_nl *in,
+                         struct dpif_upcall *upcall)
 {
-    const struct nlattr *a[ARRAY_SIZE(packet_policy)];
-    struct msg_hdr hdr;
-
-    int error = msg_parse(msg, len, packet_family, packet_policy,
-                          ARRAY_SIZE(packet_policy), a, &hdr, eb);
-    if (error) {
-        return error;
-    }
-    if (hdr.cmd != OVS_PACKET_CMD_MISS && hdr.cmd != OVS_PACKET_CMD_ACTION) {
-        return errbuf_set(eb, EINVAL, "packet command %u is not an upcall",
-                          hdr.cmd);
-    }
-    const struct nlattr *key = a[OVS_PACKET_ATTR_KEY];
-    error = nl_check_stream(nl_attr_get(key), nl_attr_get_size(key), eb);
-    if (error) {
-        errbuf_prefix(eb, "upcall key: ");
-        return error;
-    }
-    const struct nlattr *in_port = nl_find_attr(nl_attr_get(key),
-                                                nl_attr_get_size(key),
-                                                OVS_KEY_ATTR_IN_PORT);
-    if (!in_port || nl_attr_get_size(in_port) != sizeof(uint32_t)) {
-        return errbuf_set(eb, EINVAL, "upcall key has no valid in_port");
-    }
-
-    upcall->type = hdr.cmd == OVS_PACKET_CMD_MISS ? DPIF_UC_MISS
-                                                  : DPIF_UC_ACTION;
-    upcall->in_port = nl_attr_get_u32(in_port);
+    upcall->type = (in->type == UPCALL_NL_MISS ? DPIF_UC_MISS
+                    : DPIF_UC_ACTION);
+    upcall->in_port = in->in_port;
     buf_clear(&upcall->packet);
-    buf_put(&upcall->packet, nl_attr_get(a[OVS_PACKET_ATTR_PACKET]),
-            nl_attr_get_size(a[OVS_PACKET_ATTR_PACKET]));
+    buf_put(&upcall->packet, in->packet, in->packet_len);
     buf_clear(&upcall->key);
-    buf_put(&upcall->key, nl_attr_get(key), nl_attr_get_size(key));
+    buf_put(&upcall->key, in->key, in->key_len);
     buf_clear(&upcall->userdata);
-    if (a[OVS_PACKET_ATTR_USERDATA]) {
-        buf_put(&upcall->userdata, nl_attr_get(a[OVS_PACKET_ATTR_USERDATA]),
-                nl_attr_get_size(a[OVS_PACKET_ATTR_USERDATA]));
+    if (in->has_userdata) {
+        buf_put(&upcall->userdata, in->userdata, in->userdata_len);
     }
-    return 0;
 }
 
 static void
@@ -1403,15 +1364,17 @@ dpif_netlink_recv(struct dpif *dpif_, uint32_t handler_id,
         } else if (error) {
             return error;
         }
+        struct upcall_nl in;
         struct errbuf eb;
-        if (dpif_netlink_upcall_parse(h->rx.data, h->rx.size,
-                                      families.packet, upcall, &eb)) {
+        if (upcall_nl_parse(h->rx.data, h->rx.size, families.packet, &in,
+                            &eb)) {
             static struct log_rl rl = LOG_RL_INIT(5, 20);
             COUNTER_INC(dpif_netlink_upcall_bad);
             LOG_WARN_RL(&rl, "%s: bad upcall: %s", dpif->up.full_name,
                         eb.msg);
             continue;
         }
+        dpif_netlink_upcall_copy(&in, upcall);
         upcall->pid = nlsock_pid(h->sock);
         return 0;
     }
