@@ -104,7 +104,10 @@ for p in 1 2 3; do
 done
 bad_cookies() { [ "$(counter upcall_bad_cookie)" = 3 ]; }
 wait_for bad_cookies || fail "upcall_bad_cookie $(counter upcall_bad_cookie)"
-flows_are 3 || fail "a bad upcall installed a flow"
+# The revalidator may already have deleted the hand-added flow (its mask
+# does not cover what "normal" consults, so revalidation removes it, as
+# Open vSwitch removes flows it did not install): at most 3 flows.
+[ "$(n_flows)" -le 3 ] || fail "a bad upcall installed a flow"
 
 for c in upcall_bad_type upcall_flow_limit_hit upcall_unknown_port \
          upcall_put_ok upcall_put_exists handler_upcalls_lost; do
