@@ -77,6 +77,10 @@ struct control_server;
 
 /* Connections served at once. */
 #define CONTROL_MAX_CLIENTS 16
+/* Requests parked at once waiting for revalidation cycles
+ * (revalidator/wait, revalidator/purge, upcall/enable-megaflows,
+ * upcall/disable-megaflows); one more is refused with EBUSY. */
+#define CONTROL_MAX_PARKED 8
 /* Captured frames that privd holds for readers after a clearing read that
  * did not fit in one reply (see control-server.c). */
 #define CONTROL_MAX_BACKLOG 4096

@@ -482,7 +482,7 @@ pump_finish(struct dump_pump *p, long long now)
             (p->n_waiters - n) * sizeof *p->waiters);
     p->n_waiters -= n - kept;
     for (size_t i = 0; i < n; i++) {
-        if (done[i].target_seq <= p->dump_seq) {
+        if (done[i].target_seq <= p->dump_seq && done[i].cb) {
             done[i].cb(&p->cycle, done[i].aux);
         }
     }
@@ -654,4 +654,15 @@ dump_pump_get_rule_stats(const struct dump_pump *p, uint64_t generation,
         }
     }
     return false;
+}
+
+void
+dump_pump_for_each_rule(const struct dump_pump *p, uint64_t generation,
+                        void (*cb)(uint32_t rule_id, void *aux), void *aux)
+{
+    for (size_t i = 0; i < p->n_credits; i++) {
+        if (p->credits[i].generation == generation) {
+            cb(p->credits[i].rule_id, aux);
+        }
+    }
 }

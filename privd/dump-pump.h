@@ -147,6 +147,12 @@ bool dump_pump_get_rule_stats(const struct dump_pump *, uint64_t generation,
                               uint32_t rule_id, uint64_t *packets,
                               uint64_t *bytes);
 
+/* Calls 'cb' with the id of every rule of policy 'generation' that got
+ * credits (dump_pump_get_rule_stats() has them), in no particular order. */
+void dump_pump_for_each_rule(const struct dump_pump *, uint64_t generation,
+                             void (*cb)(uint32_t rule_id, void *aux),
+                             void *aux);
+
 /* Test knob (see Overview). */
 void dump_pump_set_test_delay(struct dump_pump *, long long msec);
 

@@ -1390,3 +1390,35 @@ supervisor_get_dump_pump(const struct supervisor *sup, size_t dp)
 {
     return dp < sup->n_dps ? sup->dps[dp].pump : NULL;
 }
+
+/* ----- upcall/show -------------------------------------------------------- */
+
+unsigned int
+supervisor_n_workers(const struct supervisor *sup, int role)
+{
+    return (role == WORKER_ROLE_HANDLER ? sup->n_handlers
+            : role == WORKER_ROLE_REVALIDATOR ? sup->n_revalidators : 0);
+}
+
+bool
+supervisor_get_worker_counter(const struct supervisor *sup, size_t dp,
+                              int role, unsigned int index, const char *name,
+                              pid_t *pidp, uint64_t *valuep)
+{
+    *pidp = 0;
+    if (dp >= sup->n_dps || index >= supervisor_n_workers(sup, role)) {
+        return false;
+    }
+    const struct sup_dp *d = &sup->dps[dp];
+    const struct sup_worker *w = (role == WORKER_ROLE_HANDLER
+                                  ? &d->handlers[index]
+                                  : &d->revalidators[index]);
+    *pidp = w->state == SUP_UP ? w->pid : 0;
+    for (size_t i = 0; i < w->n_counters; i++) {
+        if (!strcmp(w->counters[i].name, name)) {
+            *valuep = w->counters[i].value;
+            return true;
+        }
+    }
+    return false;
+}
