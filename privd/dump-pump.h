@@ -35,8 +35,9 @@
  * Test knob: with DPIFD_TEST_DUMP_DELAY_MS in privd's environment, each
  * dump is stretched by that many milliseconds (the pump starts waiting for
  * acks no earlier than start + delay), to drive the flow limit down in
- * tests.  Read once at creation; also settable with
- * dump_pump_set_test_delay().
+ * tests.  "MS,N" stretches only the first N dumps (then the limit can
+ * grow back).  Read once at creation; also settable with
+ * dump_pump_set_test_delay() (every dump).
  *
  * Counters: dump_pump_dumps, dump_pump_flows, dump_pump_ring_full,
  * dump_pump_shard_down, dump_pump_worker_lost, dump_pump_bad_ack,

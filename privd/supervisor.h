@@ -222,7 +222,7 @@ struct dump_pump *supervisor_get_dump_pump(const struct supervisor *,
  * common/worker.h) per datapath.  supervisor_get_worker_counter() stores
  * in '*pidp' the process of worker 'index' of that role on datapath 'dp'
  * (0 while it is not up) and returns true with '*valuep' set if its latest
- * CounterReport has counter 'name'; false otherwise (also for a worker
+ * CounterReport has counter or gauge 'name'; false otherwise (also for a worker
  * that does not exist, with '*pidp' 0). */
 unsigned int supervisor_n_workers(const struct supervisor *, int role);
 bool supervisor_get_worker_counter(const struct supervisor *, size_t dp,
