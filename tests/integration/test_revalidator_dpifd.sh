@@ -6,7 +6,8 @@
 #
 #   idle       --max-idle 500: an idle flow goes within max_idle plus one
 #              cycle, an active one stays; after a purge its rule's
-#              counters equal the datapath hits exactly (metrics).
+#              counters equal the datapath hits exactly (metrics and
+#              rules/show).
 #   kill       kill -9 of every revalidator: no flow lost, the shards are
 #              adopted, the rule counters still equal the hits exactly.
 #   mac        a MAC move fixes the flows toward that MAC and leaves the
@@ -139,6 +140,8 @@ check_exactly_once() {
         || fail "rule 1 credited $(rule_packets 1) packets, hits $hits"
     [ "$(rule_bytes 1)" = $((hits * 60)) ] \
         || fail "rule 1 credited $(rule_bytes 1) bytes for $hits hits"
+    ctl rules/show br0 | grep -q "^ *n_packets=$hits,n_bytes=$((hits * 60)),.*dl_type=0x88b5" \
+        || fail "rules/show counters for $hits hits: $(ctl rules/show br0)"
 }
 
 scenario_idle() {
