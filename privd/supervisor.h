@@ -67,8 +67,9 @@
  *
  *   reports    Every SUPERVISOR_REPORT_INTERVAL_MSEC, and on
  *              supervisor_request_reports(), each worker is sent a
- *              ReportRequest; its CounterReport replaces the previous one
- *              (names checked: [a-z0-9_], at most IPC_MAX_NAME).
+ *              ReportRequest; its CounterReport (counters and gauges)
+ *              replaces the previous one (names checked: [a-z0-9_], at
+ *              most IPC_MAX_NAME).
  *              supervisor_for_each_counter() sums them by name.
  *
  *   status     One status page per datapath (privd/status-page.h),
