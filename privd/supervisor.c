@@ -107,6 +107,8 @@ struct sup_worker {
     uint64_t report_id;         /* Last ReportRequest id sent. */
     struct sup_counter *counters; /* Latest CounterReport, owned. */
     size_t n_counters;
+    struct sup_counter *gauges; /* Its gauges ("memory": ukeys...), owned. */
+    size_t n_gauges;            /* Entries in 'gauges'. */
 };
 
 /* One datapath's workers and status page.  Allocated once (workers point
@@ -223,6 +225,12 @@ sup_worker_clear_counters(struct sup_worker *w)
     free(w->counters);
     w->counters = NULL;
     w->n_counters = 0;
+    for (size_t i = 0; i < w->n_gauges; i++) {
+        free(w->gauges[i].name);
+    }
+    free(w->gauges);
+    w->gauges = NULL;
+    w->n_gauges = 0;
 }
 
 static void
@@ -778,6 +786,13 @@ sup_counter_name_ok(const char *name)
 static void
 sup_handle_report(struct sup_worker *w, const Dpif__CounterReport *r)
 {
+    for (size_t i = 0; i < r->n_memory; i++) {
+        if (!sup_counter_name_ok(r->memory[i]->name)) {
+            COUNTER_INC(supervisor_bad_report);
+            sup_worker_strike(w, "gauge report with a bad name");
+            return;
+        }
+    }
     for (size_t i = 0; i < r->n_counters; i++) {
         if (!sup_counter_name_ok(r->counters[i]->name)) {
             COUNTER_INC(supervisor_bad_report);
@@ -798,6 +813,12 @@ sup_handle_report(struct sup_worker *w, const Dpif__CounterReport *r)
         w->counters[i].value = r->counters[i]->value;
     }
     w->n_counters = r->n_counters;
+    w->gauges = xcalloc(r->n_memory ? r->n_memory : 1, sizeof *w->gauges);
+    for (size_t i = 0; i < r->n_memory; i++) {
+        w->gauges[i].name = xstrdup(r->memory[i]->name);
+        w->gauges[i].value = r->memory[i]->value;
+    }
+    w->n_gauges = r->n_memory;
 }
 
 /* Announces to the owning revalidator each flow a handler created. */
@@ -1707,4 +1728,38 @@ supervisor_get_dump_pump(const struct supervisor *sup,
 {
     const struct sup_dp *d = sup_find_dp(sup, pdp);
     return d ? d->pump : NULL;
+}
+
+/* ----- upcall/show -------------------------------------------------------- */
+
+unsigned int
+supervisor_n_workers(const struct supervisor *sup, int role)
+{
+    return (role == WORKER_ROLE_HANDLER ? sup->n_handlers
+            : role == WORKER_ROLE_REVALIDATOR ? sup->n_revalidators : 0);
+}
+
+bool
+supervisor_get_worker_counter(const struct supervisor *sup, size_t dp,
+                              int role, unsigned int index, const char *name,
+                              pid_t *pidp, uint64_t *valuep)
+{
+    *pidp = 0;
+    if (dp >= sup->n_dps || index >= supervisor_n_workers(sup, role)) {
+        return false;
+    }
+    const struct sup_dp *d = &sup->dps[dp];
+    const struct sup_worker *w = (role == WORKER_ROLE_HANDLER
+                                  ? &d->handlers[index]
+                                  : &d->revalidators[index]);
+    *pidp = w->state == SUP_UP ? w->pid : 0;
+    for (size_t i = 0; i < w->n_counters + w->n_gauges; i++) {
+        const struct sup_counter *c = (i < w->n_counters ? &w->counters[i]
+                                       : &w->gauges[i - w->n_counters]);
+        if (!strcmp(c->name, name)) {
+            *valuep = c->value;
+            return true;
+        }
+    }
+    return false;
 }
