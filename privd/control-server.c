@@ -295,8 +295,9 @@ ctl_pump_of(const struct privd *privd, const struct dpif *dpif)
         return NULL;
     }
     for (size_t i = 0; i < privd->n_dps; i++) {
-        if (privd->dps[i].dpif == dpif) {
-            return supervisor_get_dump_pump(privd->supervisor, i);
+        if (privd->dps[i]->dpif == dpif) {
+            return supervisor_get_dump_pump(privd->supervisor,
+                                            privd->dps[i]);
         }
     }
     return NULL;
@@ -2328,8 +2329,8 @@ ctl_check_workers(struct control_ctx *ctx)
 /* One WorkerInfo for upcall/show: 'counter' from the worker's latest
  * CounterReport is its count. */
 static Dpif__WorkerInfo *
-ctl_worker_info(struct control_ctx *ctx, size_t dp, int role,
-                unsigned int index, const char *counter)
+ctl_worker_info(struct control_ctx *ctx, const struct privd_dp *dp,
+                int role, unsigned int index, const char *counter)
 {
     Dpif__WorkerInfo *w;
     pid_t pid;
@@ -2356,7 +2357,7 @@ ctl_upcall_show(struct control_ctx *ctx, const Dpif__Request *rq,
     (void) rq;
     CTX_NEW(ctx, out, dpif__upcall_show_reply__init);
     for (size_t i = 0; i < privd->n_dps && i < IPC_MAX_DATAPATHS; i++) {
-        const struct dpif *dpif = privd->dps[i].dpif;
+        const struct dpif *dpif = privd->dps[i]->dpif;
         struct dump_pump *pump = ctl_pump_of(privd, dpif);
         struct dpif_dp_stats stats;
         Dpif__DpUpcallInfo *d;
@@ -2382,13 +2383,15 @@ ctl_upcall_show(struct control_ctx *ctx, const Dpif__Request *rq,
                 sup, WORKER_ROLE_REVALIDATOR);
             for (unsigned int j = 0; j < n_handlers; j++) {
                 CTX_APPEND(ctx, d->handlers, d->n_handlers,
-                           ctl_worker_info(ctx, i, WORKER_ROLE_HANDLER, j,
+                           ctl_worker_info(ctx, privd->dps[i],
+                                           WORKER_ROLE_HANDLER, j,
                                            "handler_upcalls_received"));
             }
             for (unsigned int j = 0; j < n_revalidators; j++) {
                 CTX_APPEND(ctx, d->revalidators, d->n_revalidators,
-                           ctl_worker_info(ctx, i, WORKER_ROLE_REVALIDATOR,
-                                           j, "ukeys"));
+                           ctl_worker_info(ctx, privd->dps[i],
+                                           WORKER_ROLE_REVALIDATOR, j,
+                                           "ukeys"));
             }
         } else {
             struct flow_limit fl;
@@ -2428,7 +2431,7 @@ ctl_set_flow_limit(struct control_ctx *ctx, const Dpif__Request *rq,
         return error;
     }
     for (size_t i = 0; i < privd->n_dps; i++) {
-        struct dump_pump *pump = ctl_pump_of(privd, privd->dps[i].dpif);
+        struct dump_pump *pump = ctl_pump_of(privd, privd->dps[i]->dpif);
         if (pump) {
             dump_pump_set_flow_limit(pump, limit);
         }
@@ -2583,7 +2586,7 @@ ctl_park_begin(struct control_ctx *ctx, Dpif__Reply__ResultCase result,
     park->n_dps = 0;
     for (size_t i = 0; i < ctx->privd->n_dps && i < CONTROL_PARK_MAX_DPS;
          i++) {
-        const struct dpif *dpif = ctx->privd->dps[i].dpif;
+        const struct dpif *dpif = ctx->privd->dps[i]->dpif;
         if (ctl_pump_of(ctx->privd, dpif)) {
             park->dps[park->n_dps++] = (struct control_park_dp) {
                 .conn = ctx->conn, .dpif = dpif, .done = false,
@@ -2753,7 +2756,7 @@ ctl_metrics_revalidation(const struct privd *privd, struct ds *s)
         ctl_metric_family(s, metrics[m].name, metrics[m].type,
                           metrics[m].help);
         for (size_t i = 0; i < privd->n_dps; i++) {
-            const struct privd_dp *dp = &privd->dps[i];
+            const struct privd_dp *dp = privd->dps[i];
             const struct dump_pump *pump = ctl_pump_of(privd, dp->dpif);
             struct dump_pump_show show;
 

@@ -1740,15 +1740,17 @@ supervisor_n_workers(const struct supervisor *sup, int role)
 }
 
 bool
-supervisor_get_worker_counter(const struct supervisor *sup, size_t dp,
-                              int role, unsigned int index, const char *name,
+supervisor_get_worker_counter(const struct supervisor *sup,
+                              const struct privd_dp *pdp, int role,
+                              unsigned int index, const char *name,
                               pid_t *pidp, uint64_t *valuep)
 {
+    const struct sup_dp *d = sup_find_dp(sup, pdp);
+
     *pidp = 0;
-    if (dp >= sup->n_dps || index >= supervisor_n_workers(sup, role)) {
+    if (!d || index >= supervisor_n_workers(sup, role)) {
         return false;
     }
-    const struct sup_dp *d = &sup->dps[dp];
     const struct sup_worker *w = (role == WORKER_ROLE_HANDLER
                                   ? &d->handlers[index]
                                   : &d->revalidators[index]);

@@ -268,9 +268,9 @@ struct dump_pump *supervisor_get_dump_pump(const struct supervisor *,
  * CounterReport has counter or gauge 'name'; false otherwise (also for a worker
  * that does not exist, with '*pidp' 0). */
 unsigned int supervisor_n_workers(const struct supervisor *, int role);
-bool supervisor_get_worker_counter(const struct supervisor *, size_t dp,
-                                   int role, unsigned int index,
-                                   const char *name, pid_t *pidp,
-                                   uint64_t *valuep);
+bool supervisor_get_worker_counter(const struct supervisor *,
+                                   const struct privd_dp *dp, int role,
+                                   unsigned int index, const char *name,
+                                   pid_t *pidp, uint64_t *valuep);
 
 #endif /* supervisor.h */

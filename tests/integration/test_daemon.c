@@ -659,8 +659,8 @@ dump_flows_pages(void **state)
     assert_int_equal(daemon_stop(d, SIGTERM), 0);
 }
 
-/* add-dp, add-if, del-if, del-dp, log/set, memory/show; commands of later
- * issues answer EOPNOTSUPP with their reason; counters count them. */
+/* add-dp, add-if, del-if, del-dp, log/set, memory/show, upcall/show and
+ * fdb/show, also on a datapath added at run time. */
 static void
 admin_commands(void **state)
 {
@@ -748,27 +748,28 @@ admin_commands(void **state)
     assert_true(rss);
     ipc_msg_destroy(&m);
 
-    uint64_t before = get_counter(&c, "control_request_unavailable");
-    REQUEST(up, upcall_show, UPCALL_SHOW, Dpif__UpcallShowRequest,
-            DPIF__UPCALL_SHOW_REQUEST__INIT);
-    rp = call(&c, &up, &m);
-    assert_int_equal(rp->error, EOPNOTSUPP);
-    assert_non_null(strstr(rp->reason, "not available yet"));
-    ipc_msg_destroy(&m);
-    assert_int_equal(get_counter(&c, "control_request_unavailable"),
-                     before + 1);
-    /* fdb/show works, on br0 as on a datapath added at run time. */
-    REQUEST(fdb, fdb_show, FDB_SHOW, Dpif__FdbShowRequest,
-            DPIF__FDB_SHOW_REQUEST__INIT);
-    fdb_body.dp = "br0";
-    call_ok(&c, &fdb, &m, DPIF__REPLY__RESULT_FDB_SHOW);
-    ipc_msg_destroy(&m);
+    /* upcall/show and fdb/show work on br0 as on a datapath added at run
+     * time, which has workers and a MAC table of its own. */
     adp_body.name = "br2";
     call_ok(&c, &adp, &m, DPIF__REPLY__RESULT_ADD_DP);
     ipc_msg_destroy(&m);
-    fdb_body.dp = "br2";
-    call_ok(&c, &fdb, &m, DPIF__REPLY__RESULT_FDB_SHOW);
+    REQUEST(up, upcall_show, UPCALL_SHOW, Dpif__UpcallShowRequest,
+            DPIF__UPCALL_SHOW_REQUEST__INIT);
+    rp = call_ok(&c, &up, &m, DPIF__REPLY__RESULT_UPCALL_SHOW);
+    assert_int_equal(rp->upcall_show->n_dps, 2);
+    for (size_t i = 0; i < rp->upcall_show->n_dps; i++) {
+        assert_true(rp->upcall_show->dps[i]->n_handlers >= 1);
+        assert_true(rp->upcall_show->dps[i]->n_revalidators >= 1);
+    }
     ipc_msg_destroy(&m);
+    REQUEST(fdb, fdb_show, FDB_SHOW, Dpif__FdbShowRequest,
+            DPIF__FDB_SHOW_REQUEST__INIT);
+    const char *fdb_dps[] = { "br0", "br2" };
+    for (size_t i = 0; i < ARRAY_SIZE(fdb_dps); i++) {
+        fdb_body.dp = (char *) fdb_dps[i];
+        call_ok(&c, &fdb, &m, DPIF__REPLY__RESULT_FDB_SHOW);
+        ipc_msg_destroy(&m);
+    }
 
     /* A request without a command. */
     Dpif__Request empty = DPIF__REQUEST__INIT;
