@@ -259,9 +259,14 @@ policy_feed_destroy(struct policy_feed *feed)
 void
 policy_feed_run(struct policy_feed *feed)
 {
-    if (time_msec() < feed->next_poll) {
-        return;
+    if (time_msec() >= feed->next_poll) {
+        policy_feed_refresh_ports(feed);
     }
+}
+
+void
+policy_feed_refresh_ports(struct policy_feed *feed)
+{
     feed->next_poll = time_msec() + POLICY_FEED_PORT_POLL_MSEC;
     /* Datapaths opened later (dpifctl add-dp) are not the feed's, nor the
      * supervisor's; one closed since leaves the array shorter. */

@@ -44,7 +44,7 @@ _dpifd_cleanup() {
     rm -rf "$DIR"
 }
 trap _dpifd_cleanup EXIT
-trap 'exit 1' INT TERM
+trap 'exit 1' HUP INT PIPE TERM
 
 if [ "$(id -u)" = 0 ]; then
     for u in dpifd dpifd-worker; do
