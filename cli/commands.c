@@ -96,6 +96,9 @@ cmd_strdup(struct cmd_ctx *ctx, const char *s)
     return cmd_adopt(ctx, xstrdup(s));
 }
 
+static int cmd_error_valist(struct cmd_ctx *, int status, int error,
+                            const char *fmt, va_list) PRINTF_FORMAT(4, 0);
+
 static int
 cmd_error_valist(struct cmd_ctx *ctx, int status, int error, const char *fmt,
                  va_list args)

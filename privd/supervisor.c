@@ -30,6 +30,7 @@
 #include "common/ufid.h"
 #include "common/worker.h"
 #include "privd/dpif.h"
+#include "privd/dump-pump.h"
 #include "privd/op-validate.h"
 #include "privd/privd.h"
 #include "privd/spawner.h"
@@ -124,6 +125,7 @@ struct sup_dp {
     size_t index;               /* Its index in privd->dps. */
     bool userspace;             /* netdev/dummy: upcalls travel in rings. */
     struct status_page *status; /* Owned. */
+    struct dump_pump *pump;     /* Revalidation cycle, owned. */
     struct sup_worker *handlers;     /* n_handlers of them. */
     struct sup_worker *revalidators; /* n_revalidators of them. */
     int mac_table_fd;           /* MAC table memfd (borrowed), or -1. */
@@ -826,6 +828,8 @@ sup_handle_msg(struct sup_worker *w, const struct ipc_msg *m)
         return;
     case IPC_DUMP_ACK:
         if (w->role == WORKER_ROLE_REVALIDATOR) {
+            dump_pump_handle_ack(w->dp->pump, w->index, w->pid,
+                                 (const Dpif__DumpAck *) m->msg);
             return;
         }
         break;
@@ -1082,6 +1086,9 @@ supervisor_run(struct supervisor *sup)
         sup->next_status = now + SUPERVISOR_STATUS_INTERVAL_MSEC;
         sup_update_status(sup);
     }
+    for (size_t i = 0; i < sup->n_dps; i++) {
+        dump_pump_run(sup->dps[i].pump);
+    }
 }
 
 void
@@ -1090,6 +1097,9 @@ supervisor_wait(struct supervisor *sup, struct poller *p)
     poller_fd_wait(p, spawner_get_fd(sup->privd->spawner), POLLIN);
     poller_timer_wait(p, sup->next_report);
     poller_timer_wait(p, sup->next_status);
+    for (size_t i = 0; i < sup->n_dps; i++) {
+        dump_pump_wait(sup->dps[i].pump, p);
+    }
     SUP_FOR_EACH_WORKER (w, sup) {
         switch (w->state) {
         case SUP_DOWN:
@@ -1206,6 +1216,9 @@ supervisor_create(struct privd *privd, struct supervisor **supp)
             sup_worker_init(sup, d, &d->revalidators[j],
                             WORKER_ROLE_REVALIDATOR, j);
         }
+        d->pump = dump_pump_create(sup, i, privd, d->pdp->dpif, d->status,
+                                   sup->n_revalidators, cfg->flow_limit,
+                                   cfg->max_idle_ms);
     }
     SUP_FOR_EACH_WORKER (w, sup) {
         sup_worker_spawn(w);
@@ -1241,6 +1254,7 @@ supervisor_destroy(struct supervisor *sup)
         }
         free(d->handlers);
         free(d->revalidators);
+        dump_pump_destroy(d->pump);
         status_page_destroy(d->status);
         if (d->policy) {
             dpif__policy_update__free_unpacked(d->policy, NULL);
@@ -1449,4 +1463,37 @@ supervisor_n_ready(const struct supervisor *sup)
         n += w->state == SUP_UP;
     }
     return n;
+}
+
+/* ----- dump pump hooks (privd/dump-pump.h) ----------------------------------- */
+
+int
+supervisor_send_dump(struct supervisor *sup, size_t dp, unsigned int shard,
+                     const Dpif__DumpShard *msg)
+{
+    if (dp >= sup->n_dps || shard >= sup->n_revalidators) {
+        return EINVAL;
+    }
+    struct sup_worker *w = &sup->dps[dp].revalidators[shard];
+    if (w->state != SUP_UP) {
+        return ENOTCONN;
+    }
+    return sup_deliver(w, SUP_RING(DUMP), IPC_DUMP_SHARD, &msg->base);
+}
+
+pid_t
+supervisor_revalidator_pid(const struct supervisor *sup, size_t dp,
+                           unsigned int shard)
+{
+    if (dp >= sup->n_dps || shard >= sup->n_revalidators) {
+        return 0;
+    }
+    const struct sup_worker *w = &sup->dps[dp].revalidators[shard];
+    return w->state == SUP_UP ? w->pid : 0;
+}
+
+struct dump_pump *
+supervisor_get_dump_pump(const struct supervisor *sup, size_t dp)
+{
+    return dp < sup->n_dps ? sup->dps[dp].pump : NULL;
 }

@@ -106,6 +106,7 @@
 #include <sys/types.h>
 
 #include "common/util.h"
+#include "proto/worker.pb-c.h"
 
 struct Dpif__PolicyUpdate;
 struct poller;
@@ -207,5 +208,23 @@ void supervisor_set_megaflows(struct supervisor *, size_t dp, bool on);
 
 /* Number of workers fully up (handshake done), for tests and waits. */
 unsigned int supervisor_n_ready(const struct supervisor *);
+
+/* Hooks of the revalidation cycle (privd/dump-pump.h), one pump per
+ * datapath, created, run and waited on by the supervisor, which hands it
+ * the DumpAcks.
+ *
+ * supervisor_send_dump() delivers 'msg' to revalidator 'shard' of datapath
+ * 'dp' on its dump ring: 0, ENOBUFS if the ring is full now, ENOTCONN if
+ * that revalidator is not up.  supervisor_revalidator_pid() is its process
+ * while up, else 0 (a change means the shard lost its ukeys).
+ * supervisor_get_dump_pump() is the pump of datapath 'dp' (NULL if none),
+ * for the control commands. */
+struct dump_pump;
+int supervisor_send_dump(struct supervisor *, size_t dp, unsigned int shard,
+                         const Dpif__DumpShard *msg);
+pid_t supervisor_revalidator_pid(const struct supervisor *, size_t dp,
+                                 unsigned int shard);
+struct dump_pump *supervisor_get_dump_pump(const struct supervisor *,
+                                           size_t dp);
 
 #endif /* supervisor.h */

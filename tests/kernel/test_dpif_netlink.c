@@ -58,6 +58,8 @@ struct fixture {
 static struct fixture fx;
 static long long t_start;
 
+static void note(const char *fmt, ...) PRINTF_FORMAT(1, 2);
+
 static void
 note(const char *fmt, ...)
 {

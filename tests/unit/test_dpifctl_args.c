@@ -282,8 +282,8 @@ args_valid_lines_reach_the_socket(void **state)
         "dump-flows eth_type(0x0806)",
         "dump-flows -m dp0 in_port(1),eth_type(0x0800)",
         "add-flow dp0 in_port(1),eth_type(0x0800) 2",
-        "add-flow dp0 ufid:00000000-0000-0000-0000-000000000001,in_port(1)"
-        " drop",
+        ("add-flow dp0 ufid:00000000-0000-0000-0000-000000000001,in_port(1)"
+         " drop"),
         "mod-flow --may-create --clear -s dp0 in_port(1) 2",
         "get-flow dp0 ufid:00000000-0000-0000-0000-000000000001",
         "del-flow -s dp0 in_port(1)", "del-flows dp0",

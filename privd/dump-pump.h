@@ -1,0 +1,153 @@
+/*
+ * dump-pump.h — privd drives the revalidation cycle of one datapath.
+ *
+ * Overview
+ * ========
+ *
+ * privd owns the datapath (and, for the kernel, the netlink socket), so it
+ * is privd that dumps the flow table; the revalidators (dpif-revald) do the
+ * thinking.  One dump pump per datapath runs the cycle of the seeds'
+ * udpif_revalidator() leader:
+ *
+ *   1. start a dump every min(max_idle, 500 ms) after the previous one
+ *      started, or at once when the policy generation or the MAC table
+ *      changed, or when a purge was asked for;
+ *   2. read the dump in chunks of DUMP_PUMP_CHUNK flows and route each flow
+ *      to the revalidator owning ufid_shard(ufid, M), one DumpShard per
+ *      shard per chunk, through the supervisor's dump rings; a full ring
+ *      stops the pump until it drains (the chunk stays valid: the dump is
+ *      not advanced);
+ *   3. send each revalidator an end_of_dump DumpShard, then wait for every
+ *      DumpAck.  A revalidator that dies (or was down) during the cycle
+ *      counts as done: its successor rebuilds the shard from the next dump;
+ *   4. add the acks' rule credits to the per-rule counters, apply the
+ *      dynamic flow limit (privd/flow-limit.h) to the cycle's duration and
+ *      flow count, publish flow count, average and maximum, duration, limit
+ *      and dump sequence on the status page, and complete the waiters
+ *      (revalidator/wait, revalidator/purge).
+ *
+ * Purge cycles (dump_pump_request()): every DumpShard carries purge, so
+ * the revalidators delete every flow and ukey with final stats pushed.
+ * Used by revalidator/purge, upcall/disable-megaflows and
+ * upcall/enable-megaflows (flows of the other kind go, as in Open
+ * vSwitch), flush, and a clean shutdown with keep-flows-on-exit off.
+ *
+ * Test knob: with DPIFD_TEST_DUMP_DELAY_MS in privd's environment, each
+ * dump is stretched by that many milliseconds (the pump starts waiting for
+ * acks no earlier than start + delay), to drive the flow limit down in
+ * tests.  Read once at creation; also settable with
+ * dump_pump_set_test_delay().
+ *
+ * Counters: dump_pump_dumps, dump_pump_flows, dump_pump_ring_full,
+ * dump_pump_shard_down, dump_pump_worker_lost, dump_pump_bad_ack,
+ * dump_pump_purges.
+ *
+ * Ownership: the pump belongs to the supervisor (one per datapath), which
+ * creates, runs, waits on and destroys it and hands it the DumpAcks.  It
+ * borrows privd, the datapath, the status page and the MAC table mapping.
+ * Single-threaded.
+ */
+#ifndef PRIVD_DUMP_PUMP_H
+#define PRIVD_DUMP_PUMP_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "privd/flow-limit.h"
+#include "proto/worker.pb-c.h"
+
+struct mac_table;
+struct poller;
+struct dpif;
+struct privd;
+struct status_page;
+struct supervisor;
+
+#define DUMP_PUMP_CHUNK 128             /* Flows per dpif_flow_dump_next(). */
+#define DUMP_PUMP_CHUNKS_PER_RUN 64     /* Chunks per dump_pump_run(). */
+#define DUMP_PUMP_MAX_INTERVAL_MSEC 500 /* Dump at least this often. */
+#define DUMP_PUMP_MAX_CREDITS 65536     /* Distinct (generation, rule). */
+
+/* What a completed cycle did. */
+struct dump_pump_cycle {
+    uint64_t dump_seq;
+    bool purge;                 /* It was a purge. */
+    uint64_t n_flows;           /* Flows dumped. */
+    uint64_t n_deleted;         /* Deleted by the revalidators. */
+    uint64_t n_modified;        /* Modified by the revalidators. */
+    long long duration_msec;    /* Start to last ack. */
+};
+
+/* Called when the cycle a waiter waited for is complete. */
+typedef void dump_pump_done_func(const struct dump_pump_cycle *, void *aux);
+
+/* Summary for upcall/show. */
+struct dump_pump_show {
+    uint64_t flow_count;
+    uint64_t avg_flows;
+    uint64_t max_flows;
+    uint32_t flow_limit;
+    long long dump_duration_msec;
+    bool megaflows;
+    uint64_t dump_seq;
+};
+
+struct dump_pump;
+
+/* Creates the pump of datapath 'dp_index' ('dpif' of 'privd'), whose
+ * revalidators (n_shards of them) the supervisor 'sup' runs and whose
+ * status page is 'status'.  'flow_limit' and 'max_idle_msec' come from the
+ * configuration. */
+struct dump_pump *dump_pump_create(struct supervisor *sup, size_t dp_index,
+                                   struct privd *privd, struct dpif *dpif,
+                                   struct status_page *status,
+                                   unsigned int n_shards,
+                                   uint32_t flow_limit,
+                                   uint32_t max_idle_msec);
+void dump_pump_destroy(struct dump_pump *);
+
+/* Does the pending work without blocking. */
+void dump_pump_run(struct dump_pump *);
+void dump_pump_wait(struct dump_pump *, struct poller *);
+
+/* A DumpAck from revalidator 'shard' (process 'pid'). */
+void dump_pump_handle_ack(struct dump_pump *, unsigned int shard, pid_t pid,
+                          const Dpif__DumpAck *);
+
+/* Watches 'macs' (borrowed; NULL for none): a change of
+ * mac_table_changes() starts a dump at once. */
+void dump_pump_set_mac_table(struct dump_pump *, const struct mac_table *);
+
+/* Registers 'cb' to be called after the first full cycle that starts after
+ * this call; with 'purge' that cycle is a purge and starts at once.
+ * 'aux' identifies the waiter for dump_pump_cancel(). */
+void dump_pump_request(struct dump_pump *, bool purge,
+                       dump_pump_done_func *cb, void *aux);
+
+/* Forgets every waiter whose aux is 'aux' (its client went away). */
+void dump_pump_cancel(struct dump_pump *, void *aux);
+
+/* upcall/set-flow-limit. */
+void dump_pump_set_flow_limit(struct dump_pump *, uint32_t flow_limit);
+
+/* upcall/enable-megaflows and disable-megaflows: publishes the flag and,
+ * if it changed, purges (calling 'cb' when done, if nonnull). */
+void dump_pump_set_megaflows(struct dump_pump *, bool megaflows,
+                             dump_pump_done_func *cb, void *aux);
+
+/* For upcall/show. */
+void dump_pump_get_show(const struct dump_pump *, struct dump_pump_show *);
+
+/* Packets and bytes credited to rule 'rule_id' of policy 'generation'
+ * (POLICY_RULE_DEFAULT: no rule matched) since privd started.  Returns
+ * false if the rule never got any. */
+bool dump_pump_get_rule_stats(const struct dump_pump *, uint64_t generation,
+                              uint32_t rule_id, uint64_t *packets,
+                              uint64_t *bytes);
+
+/* Test knob (see Overview). */
+void dump_pump_set_test_delay(struct dump_pump *, long long msec);
+
+#endif /* dump-pump.h */
