@@ -1146,6 +1146,9 @@ ctl_proc(struct control_ctx *ctx, const struct proc_info *info)
     CTX_NEW(ctx, p, dpif__proc_info__init);
     p->role = ctx_strdup(ctx, info->role);
     p->id = info->id;
+    if (info->dp) {
+        p->dp = ctx_strdup(ctx, info->dp);
+    }
     p->pid = (uint32_t) info->pid;
     p->state = ctx_strdup(ctx, info->pid ? "running" : "down");
     p->has_restarts = true;

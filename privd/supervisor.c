@@ -1311,7 +1311,8 @@ supervisor_for_each_proc(const struct supervisor *sup,
     SUP_FOR_EACH_WORKER (w, sup) {
         struct proc_info info = {
             .role = sup_role_name(w),
-            .id = w->id,
+            .id = w->index,
+            .dp = w->dp->pdp->dpif ? dpif_name(w->dp->pdp->dpif) : NULL,
             .pid = w->pid,
             .uid = (uid_t) -1,
             .start_msec = w->start_msec,

@@ -124,7 +124,8 @@ struct supervisor;
  * and valid during the callback only. */
 struct proc_info {
     const char *role;           /* "handler", "revalidator", "spawner". */
-    unsigned id;                /* Worker id (spawner worker id). */
+    unsigned id;                /* Index among its role on its datapath. */
+    const char *dp;             /* Datapath served (workers), or NULL. */
     pid_t pid;                  /* 0 while not running. */
     uid_t uid;                  /* From /proc/PID/status; -1 if unknown. */
     uint64_t cap_eff;           /* CapEff from /proc/PID/status. */

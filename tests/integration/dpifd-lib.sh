@@ -15,7 +15,11 @@
 #                                 DIR/run), wait until
 #                                 it answers, N_WORKERS workers run and
 #                                 every handler has its policy (sets PID)
-#   dpifd_kill                    SIGKILL dpifd and reap it
+#   dpifd_stop                    SIGTERM dpifd; fail unless it exits 0
+#                                 within WAIT_SEC and its log (workers'
+#                                 included) has no sanitizer report
+#   dpifd_kill                    SIGKILL dpifd and reap it (fails too on
+#                                 a sanitizer report in the log)
 #   ctl ARG...                    dpifctl on this test's control socket
 #   wait_for CMD...               retry CMD for up to WAIT_SEC seconds
 #   fail MSG                      print MSG and dpifd's log, exit 1
@@ -117,9 +121,35 @@ dpifd_start() {
     wait_for _policies || fail "handlers did not get the policy"
 }
 
+# Sanitizer builds (-DDPIFD_SANITIZE=ON) report into the log; any report
+# fails the test.
+_no_sanitizer_report() {
+    if grep -q -E "ERROR: (Address|Leak)Sanitizer|runtime error:" \
+            "$DIR/log"; then
+        fail "sanitizer report in the log"
+    fi
+}
+
+dpifd_stop() {
+    kill -TERM "$PID"
+    _t=0
+    while kill -0 "$PID" 2>/dev/null \
+          && [ "$(awk '$1 == "State:" { print $2 }' "/proc/$PID/status" \
+                  2>/dev/null)" != Z ]; do
+        _t=$((_t + 1))
+        [ $_t -lt $((WAIT_SEC * 20)) ] || fail "dpifd ignored SIGTERM"
+        sleep 0.05
+    done
+    _status=0
+    wait "$PID" || _status=$?
+    [ "$_status" = 0 ] || fail "dpifd exited with status $_status"
+    _no_sanitizer_report
+}
+
 dpifd_kill() {
     kill -9 "$PID" 2>/dev/null || true
     wait "$PID" 2>/dev/null || true
+    _no_sanitizer_report
 }
 
 status_field() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null; }

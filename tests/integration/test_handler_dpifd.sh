@@ -125,7 +125,7 @@ for c in upcall_bad_type upcall_flow_limit_hit upcall_unknown_port \
     [ -n "$(counter $c)" ] || fail "counter $c not reported"
 done
 [ "$(counter upcall_put_ok)" = 2 ] || fail "upcall_put_ok"
-dpifd_kill
+dpifd_stop
 
 # ----- 3. rules: tp_dst in the mask, VLAN tagging and stripping ------------
 
@@ -164,7 +164,7 @@ STRIPPED=$(capture_hex br0 p3)
 for p in p1 p2; do
     [ "$(captured br0 $p)" = 0 ] || fail "VLAN rules: a frame on $p"
 done
-dpifd_kill
+dpifd_stop
 
 # ----- 4. the flow limit ----------------------------------------------------------
 
@@ -194,7 +194,7 @@ done
     || fail "flow limit 1000: $(n_flows br0) flows"
 limit_hits() { [ "$(counter upcall_flow_limit_hit)" -ge 200 ]; }
 wait_for limit_hits || fail "upcall_flow_limit_hit $(counter upcall_flow_limit_hit)"
-dpifd_kill
+dpifd_stop
 
 # ----- 5. two handlers ----------------------------------------------------------
 
@@ -258,5 +258,5 @@ wait_for _workers_running 3 || fail "workers down after the kill"
 ctl inject --flow "$(udp 1 02:00:00:00:01:21 $B 1000 53)" br0 p1 >/dev/null
 ctl inject --flow "$(udp 3 02:00:00:00:03:21 $B 1000 53)" br0 p3 >/dev/null
 wait_for flows_are 24 || fail "restarted handler1: $(n_flows br0) flows"
-dpifd_kill
+dpifd_stop
 echo PASS

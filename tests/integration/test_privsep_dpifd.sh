@@ -10,7 +10,8 @@
 #      (docs/privsep.md); every worker runs as "dpifd-worker" (neither 0
 #      nor privd's uid) with CapEff = CapPrm = CapBnd = CapInh = CapAmb =
 #      0, NoNewPrivs 1, Seccomp 2 and a root directory other than "/".
-#      "procs" reports the same uids and capabilities.  As any other user
+#      "procs" reports the same uids and capabilities, and the datapath
+#      of each worker.  As any other user
 #      (and, when root, once more as "nobody"): every process keeps that
 #      uid, workers have no capabilities, NoNewPrivs 1 and Seccomp 2.
 #   2. CAP_NET_RAW only with AF_PACKET ports (root, in a private network
@@ -95,6 +96,10 @@ check_tree() {
         || fail "procs: privd is not pid $PID: $(cat "$DIR/procs")"
     [ "$(awk '$1 == "handler" || $1 == "revalidator"' "$DIR/procs" \
          | wc -l)" = 3 ] || fail "procs: not 3 workers: $(cat "$DIR/procs")"
+    # Workers name their datapath; privd and the spawner serve none.
+    [ "$(ctl -f json procs | grep -c '"dp": "br0"')" = 3 ] \
+        && [ "$(ctl -f json procs | grep -c '"dp": null')" = 2 ] \
+        || fail "procs: datapaths: $(ctl procs)"
     check_ids "$PID" "$1"
     [ "$(status_field "$PID" NoNewPrivs)" = 1 ] || fail "privd: NoNewPrivs"
     while read -r role id pid uid state restarts last; do
@@ -219,7 +224,7 @@ wait_for _unicast || fail "socket mode: B->A not delivered to p1"
 HIT=$(lookup_stat br0 hit)
 ctl inject --flow "$(udp 1 $A $B)" br0 p1 >/dev/null
 [ "$(lookup_stat br0 hit)" = $((HIT + 1)) ] || fail "socket mode: no hit"
-dpifd_kill
+dpifd_stop
 
 # ----- root only: unprivileged once more, and CAP_NET_RAW -------------------
 
@@ -238,7 +243,7 @@ if [ "$(id -u)" = 0 ]; then
         [ "$(status_field "$PID" $f)" = $NO_CAPS ] || fail "privd: $f"
     done
     forwards $A || fail "unprivileged: the switch does not forward"
-    dpifd_kill
+    dpifd_stop
     DPIFD=$DPIFD_REAL
 
     # A "system" port (AF_PACKET) on a veth inside a private network
@@ -255,7 +260,7 @@ if [ "$(id -u)" = 0 ]; then
         dpifd_start 2 --datapath netdev@br9 --port e2e0:system \
                     --handlers 1 --revalidators 1
         check_caps "$PID" $CAP_NET_ADMIN_RAW $NO_CAPS
-        dpifd_kill
+        dpifd_stop
         DPIFD=$DPIFD_REAL
     else
         echo "SKIP: CAP_NET_RAW check (no network namespaces)"
