@@ -1150,7 +1150,8 @@ ctl_proc(struct control_ctx *ctx, const struct proc_info *info)
         p->dp = ctx_strdup(ctx, info->dp);
     }
     p->pid = (uint32_t) info->pid;
-    p->state = ctx_strdup(ctx, info->pid ? "running" : "down");
+    p->state = ctx_strdup(ctx, (info->state ? info->state
+                                : info->pid ? "running" : "down"));
     p->has_restarts = true;
     p->restarts = info->restarts;
     if (info->pid) {

@@ -165,6 +165,23 @@ sup_worker_at(const struct supervisor *sup, size_t dp, size_t i)
             : &d->revalidators[i - sup->n_handlers]);
 }
 
+/* How "dpifctl procs" names a worker slot's state. */
+static const char *
+sup_state_name(enum sup_state state)
+{
+    switch (state) {
+    case SUP_HELLO:
+        return "starting";
+    case SUP_UP:
+        return "running";
+    case SUP_DYING:
+        return "stopping";
+    case SUP_DOWN:
+    default:
+        return "down";
+    }
+}
+
 static const char *
 sup_role_name(const struct sup_worker *w)
 {
@@ -1302,6 +1319,7 @@ supervisor_for_each_proc(const struct supervisor *sup,
         struct proc_info info = {
             .role = "spawner",
             .pid = spawner_get_pid(sup->privd->spawner),
+            .state = "running",
             .start_msec = sup->privd->start_msec,
             .last_exit_reason = "",
         };
@@ -1314,6 +1332,7 @@ supervisor_for_each_proc(const struct supervisor *sup,
             .id = w->index,
             .dp = w->dp->pdp->dpif ? dpif_name(w->dp->pdp->dpif) : NULL,
             .pid = w->pid,
+            .state = sup_state_name(w->state),
             .uid = (uid_t) -1,
             .start_msec = w->start_msec,
             .restarts = w->restarts,

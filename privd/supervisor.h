@@ -127,6 +127,8 @@ struct proc_info {
     unsigned id;                /* Index among its role on its datapath. */
     const char *dp;             /* Datapath served (workers), or NULL. */
     pid_t pid;                  /* 0 while not running. */
+    const char *state;          /* "starting" (spawned, no Hello yet),
+                                 * "running", "stopping" or "down". */
     uid_t uid;                  /* From /proc/PID/status; -1 if unknown. */
     uint64_t cap_eff;           /* CapEff from /proc/PID/status. */
     long long start_msec;       /* time_msec() of the last start. */
