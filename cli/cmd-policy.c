@@ -48,6 +48,11 @@ rules_show_print_json(struct cmd_ctx *ctx, const Dpif__Reply *reply)
     json_begin_object(jw);
     json_member_string(jw, "dp", ctx->state);
     json_member_uint(jw, "generation", r->generation);
+    if (r->rules_file) {
+        json_member_string(jw, "rules_file", r->rules_file);
+    } else {
+        json_member_null(jw, "rules_file");
+    }
     json_key(jw, "rules");
     json_begin_array(jw);
     for (const char *line = r->text; *line;) {
@@ -206,8 +211,9 @@ rules_replace_build(struct cmd_ctx *ctx, Dpif__Request *req)
     if (error) {
         return error;
     }
-    ctx->reason_prefix = cmd_adopt(ctx, xasprintf(
-        "%s: ", strcmp(path, "-") ? path : "(stdin)"));
+    /* privd names the file in its errors: "FILE:LINE:COLUMN: reason". */
+    r->source = (!strcmp(path, "-") ? "(stdin)"
+                 : strlen(path) <= IPC_MAX_REASON ? (char *) path : "rules");
     req->command_case = DPIF__REQUEST__COMMAND_RULES_REPLACE;
     req->rules_replace = r;
     return 0;
@@ -219,7 +225,49 @@ rules_change_print_json(struct cmd_ctx *ctx, const Dpif__RulesChangeReply *r)
     json_begin_object(&ctx->json);
     json_member_uint(&ctx->json, "generation", r->generation);
     json_member_uint(&ctx->json, "n_rules", r->n_rules);
+    if (r->rules_file) {
+        json_member_string(&ctx->json, "rules_file", r->rules_file);
+    } else {
+        json_member_null(&ctx->json, "rules_file");
+    }
     json_end_object(&ctx->json);
+}
+
+/* "3 rules added: policy generation 5, saved to /etc/dpifd/br0.rules". */
+static void
+rules_change_print_text(struct cmd_ctx *ctx, const Dpif__RulesChangeReply *r,
+                        const char *verb)
+{
+    ds_put_format(&ctx->out, "%" PRIu64 " rule%s %s: policy generation %"
+                  PRIu64 ", ", r->n_rules, r->n_rules == 1 ? "" : "s", verb,
+                  r->generation);
+    if (r->rules_file) {
+        ds_put_cstr(&ctx->out, "saved to ");
+        text_put_safe(&ctx->out, r->rules_file, strlen(r->rules_file),
+                      false);
+        ds_put_char(&ctx->out, '\n');
+    } else {
+        ds_put_cstr(&ctx->out, "kept in memory only (no rules file is "
+                    "configured for this datapath: lost at restart)\n");
+    }
+}
+
+static void
+rules_add_print_text(struct cmd_ctx *ctx, const Dpif__Reply *reply)
+{
+    rules_change_print_text(ctx, reply->rules_add, "added");
+}
+
+static void
+rules_del_print_text(struct cmd_ctx *ctx, const Dpif__Reply *reply)
+{
+    rules_change_print_text(ctx, reply->rules_del, "deleted");
+}
+
+static void
+rules_replace_print_text(struct cmd_ctx *ctx, const Dpif__Reply *reply)
+{
+    rules_change_print_text(ctx, reply->rules_replace, "in the new table");
 }
 
 static void
@@ -362,7 +410,10 @@ const struct command cmd_policy_commands[] = {
         .usage = "[DP]",
         .summary = "forwarding rules with their counters",
         .help = "Prints the rule table of DP (which may be omitted when\n"
-                "there is only one datapath), one rule per line.",
+                "there is only one datapath), one rule per line in\n"
+                "canonical form with the packets and bytes credited to\n"
+                "it, then the default rule (\"normal\" for what no rule\n"
+                "matches).",
         .min_args = 0, .max_args = 1, .read_only = true,
         .build = rules_show_build_keep_dp,
         .print_text = rules_show_print_text,
@@ -376,6 +427,7 @@ const struct command cmd_policy_commands[] = {
                 "actions=output:2\") to DP, all or none.",
         .min_args = 2, .max_args = CMD_ARGS_UNLIMITED,
         .build = rules_add_build,
+        .print_text = rules_add_print_text,
         .print_json = rules_add_print_json,
     },
     {
@@ -383,10 +435,13 @@ const struct command cmd_policy_commands[] = {
         .usage = "DP MATCH",
         .summary = "delete forwarding rules",
         .help = "Deletes the rules of DP whose match equals MATCH\n"
-                "(\"ip,nw_dst=10.0.0.0/24\"; \"\" matches every rule).",
+                "(\"ip,nw_dst=10.0.0.0/24\"; \"\" matches every rule);\n"
+                "with --priority, only those of priority P.  The change\n"
+                "is saved to DP's rules file when it has one.",
         .options = rules_del_options,
         .min_args = 2, .max_args = 2,
         .build = rules_del_build,
+        .print_text = rules_del_print_text,
         .print_json = rules_del_print_json,
     },
     {
@@ -398,6 +453,7 @@ const struct command cmd_policy_commands[] = {
                 "error names the line and column.",
         .min_args = 2, .max_args = 2,
         .build = rules_replace_build,
+        .print_text = rules_replace_print_text,
         .print_json = rules_replace_print_json,
     },
     {

@@ -300,6 +300,17 @@ worker_apply_reply(struct worker *w, struct ipc_msg *m, struct errbuf *eb)
         error = errbuf_set(eb, EPROTO, "HelloReply: upcall sockets for a "
                            "revalidator");
     }
+    if (!error && r->n_upcall_sockets
+        && (r->n_upcall_sockets > ARRAY_SIZE(w->upcall_socks)
+            || !r->has_upcall_family || !r->upcall_family
+            || r->upcall_family > UINT16_MAX)) {
+        error = errbuf_set(eb, EPROTO, "HelloReply: %zu upcall sockets, "
+                           "upcall family %"PRIu32, r->n_upcall_sockets,
+                           r->upcall_family);
+    }
+    cfg->upcall_family = (uint16_t) r->upcall_family;
+    cfg->has_upcall_pid = r->has_upcall_pid;
+    cfg->upcall_pid = r->upcall_pid;
     for (size_t i = 0; !error && i < r->n_upcall_sockets; i++) {
         error = ipc_msg_take_fd(m, r->upcall_sockets[i],
                                 &w->upcall_socks[w->n_upcall_socks], eb);

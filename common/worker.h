@@ -156,6 +156,10 @@ struct worker_config {
     uint32_t max_idle_msec;     /* Idle expiry. */
     bool socket_only;           /* Bulk messages on the socket. */
     uint64_t policy_generation; /* Generation of the first PolicyUpdate. */
+    uint16_t upcall_family;     /* Kernel datapath with upcall sockets:
+                                 * the "ovs_packet" family id; else 0. */
+    bool has_upcall_pid;        /* Kernel datapath: 'upcall_pid' is set. */
+    uint32_t upcall_pid;        /* Pid for USERSPACE actions. */
 };
 
 struct worker;

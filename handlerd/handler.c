@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include "common/policy.h"
 #include "common/poller.h"
 #include "common/timeval.h"
+#include "common/upcall-nl.h"
 #include "common/worker.h"
 #include "handlerd/upcall.h"
 #include "proto/worker.pb-c.h"
@@ -34,6 +36,10 @@ COUNTER_DEFINE(handler_results_unexpected);
 COUNTER_DEFINE(handler_policy_updates);
 COUNTER_DEFINE(handler_policy_rejected);
 COUNTER_DEFINE(handler_mac_aged);
+COUNTER_DEFINE(handler_upcalls_lost_enobufs);
+COUNTER_DEFINE(handler_upcalls_bad_netlink);
+COUNTER_DEFINE(handler_upcalls_truncated);
+COUNTER_DEFINE(handler_upcall_socket_errors);
 
 /* An OpBatch sent and not yet answered. */
 struct handler_inflight {
@@ -68,6 +74,17 @@ struct handler {
     const uint8_t *kinds;       /* Kind of every op of 'batches'. */
     size_t kinds_ofs;           /* Kinds of batches already submitted. */
 
+    /* Kernel datapaths: the netlink upcall sockets (the worker's) and
+     * one receive buffer per upcall of a batch.  While 'cur_nl' the ops
+     * of 'batches' point into 'nl_bufs', which are not refilled until
+     * every op is submitted. */
+    const int *nl_fds;
+    size_t n_nl_fds;
+    size_t next_nl_fd;          /* Socket to read first next time. */
+    uint16_t nl_family;         /* "ovs_packet" family id. */
+    void *nl_bufs[IPC_MAX_BATCH]; /* HANDLER_NL_BUF_SIZE bytes each. */
+    bool cur_nl;
+
     /* UpcallBatches waiting behind 'cur' (a FIFO). */
     struct ipc_msg deferred[HANDLER_MAX_DEFERRED];
     size_t deferred_head, n_deferred;
@@ -96,6 +113,16 @@ handler_map_mac_table(struct handler *h)
     return error;
 }
 
+/* The pid of USERSPACE actions to this handler: privd's choice on a kernel
+ * datapath, the channel id (index + 1) on a userspace one. */
+static uint32_t
+handler_upcall_pid(const struct handler *h)
+{
+    const struct worker_config *cfg = worker_get_config(h->worker);
+
+    return cfg->has_upcall_pid ? cfg->upcall_pid : h->index + 1;
+}
+
 int
 handler_create(struct worker *w, struct handler **handlerp)
 {
@@ -113,9 +140,15 @@ handler_create(struct worker *w, struct handler **handlerp)
         handler_destroy(h);
         return error;
     }
-    LOG_INFO("handler %u of %s (%s): batches of %u, upcall pid %u",
-             h->index, cfg->datapath_name, cfg->datapath_type,
-             cfg->batch_size, h->index + 1);
+    h->nl_fds = worker_get_upcall_sockets(w, &h->n_nl_fds);
+    h->nl_family = cfg->upcall_family;
+    for (size_t i = 0; h->n_nl_fds && i < cfg->batch_size; i++) {
+        h->nl_bufs[i] = xmalloc(HANDLER_NL_BUF_SIZE);
+    }
+    LOG_INFO("handler %u of %s (%s): batches of %u, upcall pid %u, "
+             "%zu netlink upcall socket(s)", h->index, cfg->datapath_name,
+             cfg->datapath_type, cfg->batch_size, handler_upcall_pid(h),
+             h->n_nl_fds);
     *handlerp = h;
     return 0;
 }
@@ -127,6 +160,7 @@ handler_clear_cur(struct handler *h)
         ipc_msg_destroy(&h->cur);
         h->has_cur = false;
     }
+    h->cur_nl = false;
     h->n_batches = h->next_batch = h->kinds_ofs = 0;
 }
 
@@ -141,6 +175,9 @@ handler_destroy(struct handler *h)
         ipc_msg_destroy(&h->deferred[h->deferred_head]);
         h->deferred_head = (h->deferred_head + 1) % HANDLER_MAX_DEFERRED;
         h->n_deferred--;
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(h->nl_bufs); i++) {
+        free(h->nl_bufs[i]);
     }
     upcall_batch_destroy(h->ub);
     policy_table_destroy(h->table);
@@ -251,7 +288,7 @@ handler_get_env(struct handler *h, struct upcall_env *env)
         .macs = h->macs,
         .ports = h->ports,
         .n_ports = h->n_ports,
-        .upcall_pid = h->index + 1,
+        .upcall_pid = handler_upcall_pid(h),
         .megaflows = v.megaflows,
         .flow_count = v.flow_count + h->puts_since,
         .flow_limit = v.flow_limit,
@@ -260,14 +297,27 @@ handler_get_env(struct handler *h, struct upcall_env *env)
     };
 }
 
+/* Composes the ops of the 'n' upcalls 'ins', whose memory is the current
+ * batch's ('cur' or 'nl_bufs'). */
+static void
+handler_compose(struct handler *h, const struct upcall_in *ins, size_t n)
+{
+    struct upcall_summary s;
+    struct upcall_env env;
+
+    handler_get_env(h, &env);
+    upcall_batch_process(h->ub, &env, ins, n, &h->batches, &h->n_batches,
+                         &h->kinds, &s);
+    h->puts_since += s.n_puts;
+    h->next_batch = h->kinds_ofs = 0;
+}
+
 /* Takes 'm' (an UpcallBatch) as the current batch and composes its ops. */
 static void
 handler_process(struct handler *h, struct ipc_msg *m)
 {
     const Dpif__UpcallBatch *b = (const Dpif__UpcallBatch *) m->msg;
     struct upcall_in ins[IPC_MAX_BATCH];
-    struct upcall_summary s;
-    struct upcall_env env;
     size_t n = MIN(b->n_upcalls, (size_t) IPC_MAX_BATCH);
 
     COUNTER_INC(handler_upcall_batches);
@@ -278,13 +328,109 @@ handler_process(struct handler *h, struct ipc_msg *m)
     for (size_t i = 0; i < n; i++) {
         upcall_in_from_proto(b->upcalls[i], &ins[i]);
     }
-    handler_get_env(h, &env);
     h->cur = *m;
     h->has_cur = true;
-    upcall_batch_process(h->ub, &env, ins, n, &h->batches, &h->n_batches,
-                         &h->kinds, &s);
-    h->puts_since += s.n_puts;
-    h->next_batch = h->kinds_ofs = 0;
+    handler_compose(h, ins, n);
+}
+
+/* Reads up to one batch of upcalls from the netlink socket 'fd' into
+ * 'ins' (pointing into 'nl_bufs').  Returns how many were read and parsed;
+ * '*more' is false once the socket is drained (or broken). */
+static size_t
+handler_read_netlink(struct handler *h, int fd, struct upcall_in *ins,
+                     bool *more)
+{
+    static struct log_rl rl = LOG_RL_INIT(1, 5);
+    const struct worker_config *cfg = worker_get_config(h->worker);
+    unsigned int max = MIN(cfg->batch_size, (unsigned int) IPC_MAX_BATCH);
+    struct mmsghdr msgs[IPC_MAX_BATCH];
+    struct iovec iovs[IPC_MAX_BATCH];
+    int got = -1;
+
+    for (unsigned int i = 0; i < max; i++) {
+        iovs[i] = (struct iovec) { h->nl_bufs[i], HANDLER_NL_BUF_SIZE };
+        msgs[i] = (struct mmsghdr) {
+            .msg_hdr = { .msg_iov = &iovs[i], .msg_iovlen = 1 },
+        };
+    }
+    /* An overflowed socket reports ENOBUFS once and then delivers what it
+     * kept: count the loss and read on, a bounded number of times. */
+    for (int tries = 0; got < 0 && tries < 4; tries++) {
+        got = recvmmsg(fd, msgs, max, MSG_DONTWAIT, NULL);
+        if (got < 0 && errno == ENOBUFS) {
+            COUNTER_INC(handler_upcalls_lost_enobufs);
+        } else if (got < 0 && errno != EINTR) {
+            break;
+        }
+    }
+    if (got < 0) {
+        if (errno != EAGAIN && errno != ENOBUFS && errno != EINTR) {
+            COUNTER_INC(handler_upcall_socket_errors);
+            LOG_ERR_RL(&rl, "upcall socket: %s", strerror(errno));
+        }
+        *more = false;
+        return 0;
+    }
+    *more = (unsigned int) got == max;
+
+    size_t n = 0;
+    for (int i = 0; i < got; i++) {
+        struct upcall_nl up;
+        struct errbuf eb = { "" };
+
+        if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+            COUNTER_INC(handler_upcalls_truncated);
+            LOG_WARN_RL(&rl, "upcall larger than %d bytes dropped",
+                        HANDLER_NL_BUF_SIZE);
+            continue;
+        }
+        if (upcall_nl_parse(h->nl_bufs[i], msgs[i].msg_len, h->nl_family,
+                            &up, &eb)) {
+            COUNTER_INC(handler_upcalls_bad_netlink);
+            LOG_WARN_RL(&rl, "bad upcall from the kernel: %s", eb.msg);
+            continue;
+        }
+        /* Slots keep their buffers: compact by swapping. */
+        if ((size_t) i != n) {
+            void *tmp = h->nl_bufs[n];
+            h->nl_bufs[n] = h->nl_bufs[i];
+            h->nl_bufs[i] = tmp;
+        }
+        upcall_in_from_nl(&up, &ins[n++]);
+    }
+    return n;
+}
+
+/* Kernel datapaths: reads upcall batches from the netlink sockets while
+ * the previous batch's ops went out whole, at most HANDLER_NL_MAX_BATCHES
+ * batches per call so that privd's messages are not starved. */
+static void
+handler_run_netlink(struct handler *h)
+{
+    for (int i = 0; i < HANDLER_NL_MAX_BATCHES && h->n_nl_fds; i++) {
+        struct upcall_in ins[IPC_MAX_BATCH];
+        bool more = false;
+        size_t n = 0;
+
+        for (size_t j = 0; !n && j < h->n_nl_fds; j++) {
+            int fd = h->nl_fds[h->next_nl_fd];
+            n = handler_read_netlink(h, fd, ins, &more);
+            if (!more) {
+                h->next_nl_fd = (h->next_nl_fd + 1) % h->n_nl_fds;
+            }
+        }
+        if (!n) {
+            return;
+        }
+        COUNTER_INC(handler_upcall_batches);
+        COUNTER_ADD(handler_upcalls_received, n);
+        h->cur_nl = true;
+        handler_compose(h, ins, n);
+        if (!handler_submit(h)) {
+            return;             /* Ops ring full: wait for space. */
+        }
+        handler_clear_cur(h);
+    }
 }
 
 void
@@ -303,6 +449,7 @@ handler_run(struct handler *h)
         h->n_deferred--;
         handler_process(h, &m);
     }
+    handler_run_netlink(h);
 
     if (h->index == 0 && h->macs && time_msec() >= h->next_mac_age) {
         COUNTER_ADD(handler_mac_aged, mac_table_age(h->macs, time_msec()));
@@ -315,6 +462,13 @@ handler_wait(struct handler *h, struct poller *p)
 {
     if (h->index == 0 && h->macs) {
         poller_timer_wait(p, h->next_mac_age);
+    }
+    /* While ops are pending, the ops ring's space wakes us (worker_wait());
+     * the sockets are read only when they can be taken in. */
+    if (h->next_batch >= h->n_batches && !h->n_deferred) {
+        for (size_t i = 0; i < h->n_nl_fds; i++) {
+            poller_fd_wait(p, h->nl_fds[i], POLLIN);
+        }
     }
 }
 
@@ -424,7 +578,7 @@ handler_handle_msg(struct handler *h, struct ipc_msg *m)
 {
     switch (m->hdr.type) {
     case IPC_UPCALL_BATCH:
-        if (h->has_cur || h->n_deferred) {
+        if (h->has_cur || h->cur_nl || h->n_deferred) {
             handler_defer(h, m);
         } else {
             handler_process(h, m);

@@ -18,6 +18,23 @@
  *                  and beyond that upcalls are dropped and counted
  *                  (handler_upcalls_dropped_backpressure): never an
  *                  unbounded queue, never a blocked privd.
+ *   (kernel)       on a system datapath, upcalls do not come from privd:
+ *                  the HelloReply carries this handler's netlink upcall
+ *                  socket (privd created it and registered it with the
+ *                  datapath; common/worker.h) and the "ovs_packet" family
+ *                  id.  handler_run() reads it with recvmmsg() in batches
+ *                  of the configured size, parses each message with
+ *                  common/upcall-nl.h and processes the batch exactly as
+ *                  an UpcallBatch.  The socket is read only when the
+ *                  previous batch's ops are all submitted, so a full ops
+ *                  ring leaves upcalls in the kernel's socket queue, which
+ *                  overflows rather than the handler: ENOBUFS is counted
+ *                  (handler_upcalls_lost_enobufs; the datapath's own
+ *                  "lost" statistic has the exact number) and reading
+ *                  goes on.  Messages that fail the parse
+ *                  (handler_upcalls_bad_netlink) or did not fit
+ *                  HANDLER_NL_BUF_SIZE (handler_upcalls_truncated) are
+ *                  dropped.  USERSPACE actions carry the pid privd gave.
  *   OpResults      one result per op, in the order the batches were
  *                  sent; EEXIST for a put is a lost race, not an error
  *                  (upcall.h).
@@ -39,7 +56,9 @@
  * overflowed before the upcalls reached the ring: UpcallBatch.n_lost),
  * handler_upcalls_dropped_backpressure, handler_op_batches,
  * handler_op_results, handler_results_unexpected, handler_policy_updates,
- * handler_policy_rejected, handler_mac_aged; and upcall.h's upcall_*.
+ * handler_policy_rejected, handler_mac_aged, handler_upcalls_lost_enobufs,
+ * handler_upcalls_bad_netlink, handler_upcalls_truncated,
+ * handler_upcall_socket_errors; and upcall.h's upcall_*.
  *
  * Ownership: struct handler borrows the worker (which must outlive it) and
  * owns the rule table, the port list, the MAC table mapping and the
@@ -50,12 +69,22 @@
 
 #include <stdint.h>
 
+#include "common/ipc-limits.h"
+
 struct ipc_msg;
 struct poller;
 struct worker;
 
 /* UpcallBatches kept while the ops ring is full. */
 #define HANDLER_MAX_DEFERRED 16
+
+/* Receive buffer of one kernel upcall: the largest packet an EXECUTE may
+ * carry plus room for the key and the headers. */
+#define HANDLER_NL_BUF_SIZE (IPC_MAX_PACKET + 4096)
+
+/* Kernel upcall batches read per handler_run() before privd's messages
+ * get their turn again. */
+#define HANDLER_NL_MAX_BATCHES 4
 
 /* How often handler 0 ages the MAC table. */
 #define HANDLER_MAC_AGE_MSEC 1000

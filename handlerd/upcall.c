@@ -15,6 +15,7 @@
 #include "common/odp-key.h"
 #include "common/policy.h"
 #include "common/ufid.h"
+#include "common/upcall-nl.h"
 
 LOG_MODULE(upcall);
 
@@ -151,6 +152,20 @@ upcall_in_from_proto(const Dpif__Upcall *up, struct upcall_in *in)
     in->has_userdata = up->has_userdata;
     in->userdata = up->has_userdata ? up->userdata.data : NULL;
     in->userdata_len = up->has_userdata ? up->userdata.len : 0;
+    in->in_port = up->in_port;
+}
+
+void
+upcall_in_from_nl(const struct upcall_nl *up, struct upcall_in *in)
+{
+    in->type = (uint32_t) up->type;
+    in->key = up->key;
+    in->key_len = up->key_len;
+    in->packet = up->packet;
+    in->packet_len = up->packet_len;
+    in->has_userdata = up->has_userdata;
+    in->userdata = up->userdata;
+    in->userdata_len = up->userdata_len;
     in->in_port = up->in_port;
 }
 

@@ -100,6 +100,7 @@
 
 struct mac_table;
 struct policy_table;
+struct upcall_nl;
 
 /* The type of an upcall as the datapath gives it (the values of the
  * UpcallType protobuf enum and of enum dpif_upcall_type).  Any other value
@@ -201,5 +202,9 @@ bool upcall_note_result(enum upcall_op_kind kind, uint32_t error,
 /* Converts 'up', one upcall of a decoded UpcallBatch, into '*in',
  * borrowing its buffers. */
 void upcall_in_from_proto(const Dpif__Upcall *up, struct upcall_in *in);
+
+/* Converts 'up', one upcall parsed from a kernel upcall socket
+ * (common/upcall-nl.h), into '*in', borrowing its buffers. */
+void upcall_in_from_nl(const struct upcall_nl *up, struct upcall_in *in);
 
 #endif /* handlerd/upcall.h */

@@ -38,6 +38,8 @@ config_init_defaults(struct config *cfg)
     cfg->worker_socket_only = false;
     cfg->malformed_limit = 10;
     cfg->malformed_window_ms = 10000;
+    cfg->metrics_textfile = xstrdup("");
+    cfg->metrics_interval_s = 15;
 }
 
 static int
@@ -169,6 +171,23 @@ config_set(struct config *cfg, const char *key, const char *value,
         }
         config_set_string(&cfg->log_target, value);
         return 0;
+    } else if (!strcmp(key, "metrics-textfile")) {
+        size_t len = strlen(value);
+        if (*value && (value[0] != '/' || len > 4000 || len < 6
+                       || strcmp(value + len - 5, ".prom"))) {
+            return errbuf_set(eb, EINVAL,
+                              "%s: %s: expected an absolute path ending in "
+                              "\".prom\" (node_exporter reads only those), "
+                              "got \"%s\"", origin, key, value);
+        }
+        config_set_string(&cfg->metrics_textfile, value);
+        return 0;
+    } else if (!strcmp(key, "metrics-interval")) {
+        error = config_parse_uint(value, 1, 3600, &n, origin, key, eb);
+        if (!error) {
+            cfg->metrics_interval_s = (unsigned int) n;
+        }
+        return error;
     } else if (!strcmp(key, "log-level")) {
         if (log_level_from_string(value, &cfg->log_level)) {
             return errbuf_set(eb, EINVAL,
@@ -434,5 +453,6 @@ config_destroy(struct config *cfg)
     free(cfg->control_socket);
     free(cfg->empty_root);
     free(cfg->log_target);
+    free(cfg->metrics_textfile);
     memset(cfg, 0, sizeof *cfg);
 }

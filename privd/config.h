@@ -39,6 +39,13 @@
  *                       times within malformed-window is killed and
  *                       respawned (default 10)
  *   malformed-window MS the window of malformed-limit (default 10000)
+ *   metrics-textfile PATH
+ *                       privd writes the text of "dpifctl metrics" to PATH
+ *                       (PATH.tmp, then rename) every metrics-interval, for
+ *                       node_exporter's textfile collector (PATH must end
+ *                       in ".prom"; privd's user must be able to write its
+ *                       directory); "" or absent: not written
+ *   metrics-interval S  seconds between two writes, 1 to 3600 (default 15)
  *
  * Datapath sections "[datapath TYPE@NAME]" take:
  *
@@ -100,6 +107,8 @@ struct config {
     bool worker_socket_only;    /* Bulk worker traffic on the socketpair. */
     unsigned int malformed_limit; /* Malformed messages tolerated ... */
     uint32_t malformed_window_ms; /* ...within this window. */
+    char *metrics_textfile;     /* Prometheus textfile, "" for none. */
+    unsigned int metrics_interval_s; /* Seconds between its writes. */
     struct config_datapath *datapaths; /* 'n_datapaths' of them. */
     size_t n_datapaths;
 };

@@ -51,6 +51,33 @@
  * changes when it clears the capture buffers.
  *
  *
+ * Policy and MAC learning
+ * =======================
+ *
+ * The rules and fdb commands work on the policy feed
+ * (privd/policy-feed.h), which exists when the workers run.  rules/add, rules/del and rules/replace
+ * build the new rule text, parse all of it with policy_parse() (one error
+ * rejects the change, naming line and column), save it to the datapath's
+ * rules file when one is configured (temporary file + rename; a failed
+ * save changes nothing) and only then hand it to the workers; without a
+ * rules file the reply says the table lives in memory only.  rules/del
+ * removes the source lines of the selected rules, so comments stay.
+ * fdb/show reads privd's mapping of the shared MAC table and lists only
+ * entries that could be true (unicast MAC, VLAN 0..4095, a port of the
+ * datapath): workers write that memory (counter
+ * control_fdb_entry_invalid).
+ *
+ *
+ * Metrics textfile
+ * ================
+ *
+ * With cfg.metrics_textfile set, control_server_run() writes the text of
+ * "dpifctl metrics" to that file every cfg.metrics_interval_s seconds
+ * (PATH.tmp, then rename; counters control_metrics_textfile_written and
+ * control_metrics_textfile_failed), for node_exporter's textfile
+ * collector.
+ *
+ *
  * Ownership and lifetime
  * ======================
  *

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <linux/genetlink.h>
-#include <linux/if_ether.h>
 #include <linux/openvswitch.h>
 #include <net/if.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include "common/log.h"
 #include "common/nl.h"
 #include "common/ufid.h"
+#include "common/upcall-nl.h"
 #include "privd/dpif-provider.h"
 #include "privd/genl-family.h"
 #include "privd/netlink-socket.h"
@@ -26,6 +26,10 @@ COUNTER_DEFINE(dpif_netlink_upcall_lost);    /* ENOBUFS on an upcall socket. */
 COUNTER_DEFINE(dpif_netlink_upcall_bad);     /* Upcall failing its policy. */
 COUNTER_DEFINE(dpif_netlink_reply_bad);      /* Reply failing its policy. */
 COUNTER_DEFINE(dpif_netlink_port_poll_lost); /* Vport notifications lost. */
+COUNTER_DEFINE(dpif_netlink_keyless_by_key); /* Ops on a UFID-less flow sent
+                                              * by key. */
+COUNTER_DEFINE(dpif_netlink_keyless_untracked); /* UFID-less flows beyond
+                                                 * KEYLESS_MAX. */
 
 #define UPCALL_RCVBUF (4 * 1024 * 1024) /* Receive queue of a handler. */
 #define REQUEST_STUB 1024               /* Stack stub of a batched request. */
@@ -35,6 +39,21 @@ COUNTER_DEFINE(dpif_netlink_port_poll_lost); /* Vport notifications lost. */
 /* Features we ask for; DISPATCH_UPCALL_PER_CPU only when the kernel has it. */
 #define USER_FEATURES_BASE (OVS_DP_F_UNALIGNED | OVS_DP_F_VPORT_PIDS)
 #define USER_FEATURES_ALL (USER_FEATURES_BASE | OVS_DP_F_DISPATCH_UPCALL_PER_CPU)
+
+/* UFID-less flows remembered at most (see struct keyless_flow). */
+#define KEYLESS_MAX 4096
+
+/* A flow that the kernel holds without a UFID: one added by another tool
+ * ("ovs-dpctl add-flow" sends none).  Dumps give it the UFID derived from
+ * its key and mask, as for every flow, but the kernel does not know that
+ * UFID: a del, get or modify naming it is sent by key instead.  Entries
+ * are noted by dumps and forgotten once a completed dump, and the one
+ * before, did not see them. */
+struct keyless_flow {
+    union ufid ufid;            /* Derived from key and mask. */
+    struct buf key;             /* The unmasked key, as dumped. */
+    uint64_t seen;              /* Last dump generation that saw it. */
+};
 
 /* One handler channel. */
 struct dpif_netlink_handler {
@@ -56,6 +75,9 @@ struct dpif_netlink {
     uint32_t n_handlers;        /* Channels in 'handlers'. */
     uint32_t n_handlers_wanted; /* From handlers_set(); 1 by default. */
     bool recv_enabled;          /* recv_set(true) in effect. */
+    struct keyless_flow *keyless; /* 'n_keyless' UFID-less flows, owned. */
+    size_t n_keyless, keyless_cap;
+    uint64_t dump_gen;          /* Flow dumps started. */
 };
 
 /* The families, resolved once. */
@@ -230,18 +252,6 @@ static const struct nl_policy flow_policy[OVS_FLOW_ATTR_MAX + 1] = {
                              .optional = true },
     [OVS_FLOW_ATTR_UFID_FLAGS] = { .type = NL_A_U32, .optional = true },
     [OVS_FLOW_ATTR_PAD] = { .type = NL_A_UNSPEC, .optional = true },
-};
-
-static const struct nl_policy packet_policy[OVS_PACKET_ATTR_MAX + 1] = {
-    [OVS_PACKET_ATTR_PACKET] = { .type = NL_A_UNSPEC, .min_len = ETH_HLEN },
-    [OVS_PACKET_ATTR_KEY] = { .type = NL_A_NESTED },
-    [OVS_PACKET_ATTR_ACTIONS] = { .type = NL_A_NESTED, .optional = true },
-    [OVS_PACKET_ATTR_USERDATA] = { .type = NL_A_UNSPEC, .optional = true },
-    [OVS_PACKET_ATTR_EGRESS_TUN_KEY] = { .type = NL_A_NESTED,
-                                         .optional = true },
-    [OVS_PACKET_ATTR_MRU] = { .type = NL_A_U16, .optional = true },
-    [OVS_PACKET_ATTR_LEN] = { .type = NL_A_U32, .optional = true },
-    [OVS_PACKET_ATTR_HASH] = { .type = NL_A_U64, .optional = true },
 };
 
 /* Logs and counts a reply that failed its policy. */
@@ -450,11 +460,70 @@ dpif_netlink_open(const struct dpif_class *class, const char *name,
     return 0;
 }
 
+/* The UFID-less flow whose derived UFID is 'ufid', or NULL. */
+static struct keyless_flow *
+keyless_find(const struct dpif_netlink *dpif, const union ufid *ufid)
+{
+    for (size_t i = 0; ufid && i < dpif->n_keyless; i++) {
+        if (ufid_equals(&dpif->keyless[i].ufid, ufid)) {
+            return &dpif->keyless[i];
+        }
+    }
+    return NULL;
+}
+
+/* Notes the dumped 'flow' that came without a UFID. */
+static void
+keyless_note(struct dpif_netlink *dpif, const struct dpif_flow *flow)
+{
+    struct keyless_flow *kf = keyless_find(dpif, &flow->ufid);
+
+    if (!kf) {
+        if (dpif->n_keyless >= KEYLESS_MAX) {
+            COUNTER_INC(dpif_netlink_keyless_untracked);
+            return;
+        }
+        if (dpif->n_keyless == dpif->keyless_cap) {
+            dpif->keyless_cap = dpif->keyless_cap ? 2 * dpif->keyless_cap : 8;
+            dpif->keyless = xrealloc(dpif->keyless, dpif->keyless_cap
+                                     * sizeof *dpif->keyless);
+        }
+        kf = &dpif->keyless[dpif->n_keyless++];
+        kf->ufid = flow->ufid;
+        buf_init(&kf->key, 0);
+    }
+    buf_clear(&kf->key);
+    buf_put(&kf->key, flow->key, flow->key_len);
+    kf->seen = dpif->dump_gen;
+}
+
+/* Forgets the UFID-less flows that neither the last completed dump nor the
+ * one before saw. */
+static void
+keyless_prune(struct dpif_netlink *dpif)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < dpif->n_keyless; i++) {
+        struct keyless_flow *kf = &dpif->keyless[i];
+        if (kf->seen + 1 >= dpif->dump_gen) {
+            dpif->keyless[n++] = *kf;
+        } else {
+            buf_uninit(&kf->key);
+        }
+    }
+    dpif->n_keyless = n;
+}
+
 static void
 dpif_netlink_close(struct dpif *dpif_)
 {
     struct dpif_netlink *dpif = dpif_netlink_cast(dpif_);
 
+    for (size_t i = 0; i < dpif->n_keyless; i++) {
+        buf_uninit(&dpif->keyless[i].key);
+    }
+    free(dpif->keyless);
     dpif_netlink_handlers_destroy(dpif);
     nlsock_destroy(dpif->notifier);
     nlsock_destroy(dpif->sock);
@@ -843,7 +912,8 @@ dpif_netlink_port_poll_wait(const struct dpif *dpif_, struct poller *p)
 
 /* Fills 'flow' from the flow message 'msg'/'len' (pointers into it). */
 static int
-flow_msg_parse(const void *msg, size_t len, struct dpif_flow *flow)
+flow_msg_parse(const void *msg, size_t len, struct dpif_flow *flow,
+               bool *has_ufidp)
 {
     const struct nlattr *a[ARRAY_SIZE(flow_policy)];
     struct msg_hdr hdr;
@@ -874,6 +944,9 @@ flow_msg_parse(const void *msg, size_t len, struct dpif_flow *flow)
     if (a[OVS_FLOW_ATTR_ACTIONS]) {
         flow->actions = nl_attr_get(a[OVS_FLOW_ATTR_ACTIONS]);
         flow->actions_len = nl_attr_get_size(a[OVS_FLOW_ATTR_ACTIONS]);
+    }
+    if (has_ufidp) {
+        *has_ufidp = a[OVS_FLOW_ATTR_UFID] != NULL;
     }
     if (a[OVS_FLOW_ATTR_UFID]) {
         memcpy(&flow->ufid, nl_attr_get(a[OVS_FLOW_ATTR_UFID]),
@@ -962,7 +1035,11 @@ op_encode(const struct dpif_netlink *dpif, const struct dpif_op *op,
             ufid_from_key(put->key, put->key_len, put->mask, put->mask_len,
                           &ufid);
         }
-        flow_put_ufid(nlh, &ufid, put->stats != NULL);
+        if (!modify || !keyless_find(dpif, &ufid)) {
+            flow_put_ufid(nlh, &ufid, put->stats != NULL);
+        } else {
+            COUNTER_INC(dpif_netlink_keyless_by_key);
+        }
         if (put->flags & DPIF_FP_ZERO_STATS) {
             msg_put(nlh, OVS_FLOW_ATTR_CLEAR, NULL, 0);
         }
@@ -974,10 +1051,14 @@ op_encode(const struct dpif_netlink *dpif, const struct dpif_op *op,
         if (!attr_len_ok(del->key_len)) {
             return EINVAL;
         }
-        nlh = msg_start(req, del->key_len + 64, families.flow,
-                        OVS_FLOW_CMD_DEL, OVS_FLOW_VERSION,
+        const struct keyless_flow *kf = keyless_find(dpif, del->ufid);
+        nlh = msg_start(req, del->key_len + (kf ? kf->key.size : 0) + 64,
+                        families.flow, OVS_FLOW_CMD_DEL, OVS_FLOW_VERSION,
                         del->stats ? NLM_F_ECHO : 0, dpif->dp_ifindex);
-        if (del->ufid) {
+        if (kf) {
+            COUNTER_INC(dpif_netlink_keyless_by_key);
+            msg_put(nlh, OVS_FLOW_ATTR_KEY, kf->key.data, kf->key.size);
+        } else if (del->ufid) {
             flow_put_ufid(nlh, del->ufid, del->stats != NULL);
         } else {
             msg_put(nlh, OVS_FLOW_ATTR_KEY, del->key, del->key_len);
@@ -990,10 +1071,14 @@ op_encode(const struct dpif_netlink *dpif, const struct dpif_op *op,
         if (!attr_len_ok(get->key_len)) {
             return EINVAL;
         }
-        nlh = msg_start(req, get->key_len + 64, families.flow,
-                        OVS_FLOW_CMD_GET, OVS_FLOW_VERSION, 0,
+        const struct keyless_flow *kf = keyless_find(dpif, get->ufid);
+        nlh = msg_start(req, get->key_len + (kf ? kf->key.size : 0) + 64,
+                        families.flow, OVS_FLOW_CMD_GET, OVS_FLOW_VERSION, 0,
                         dpif->dp_ifindex);
-        if (get->ufid) {
+        if (kf) {
+            COUNTER_INC(dpif_netlink_keyless_by_key);
+            msg_put(nlh, OVS_FLOW_ATTR_KEY, kf->key.data, kf->key.size);
+        } else if (get->ufid) {
             flow_put_ufid(nlh, get->ufid, false);
         } else {
             msg_put(nlh, OVS_FLOW_ATTR_KEY, get->key, get->key_len);
@@ -1035,11 +1120,12 @@ op_decode(struct dpif_op *op, int error, struct buf *reply)
         stats = op->flow_del.stats;
     } else if (op->type == DPIF_OP_FLOW_GET && !error) {
         error = reply->size ? flow_msg_parse(reply->data, reply->size,
-                                             op->flow_get.flow)
+                                             op->flow_get.flow, NULL)
                             : EPROTO;
     }
     if (stats && !error) {
-        error = reply->size ? flow_msg_parse(reply->data, reply->size, &flow)
+        error = reply->size ? flow_msg_parse(reply->data, reply->size, &flow,
+                                             NULL)
                             : EPROTO;
         if (!error) {
             *stats = flow.stats;
@@ -1134,6 +1220,7 @@ dpif_netlink_flow_dump_create(const struct dpif *dpif_, bool terse)
 
     dump->up.dpif = dpif_;
     dump->up.terse = terse;
+    dpif->dump_gen++;
     buf_init(&req, 0);
     struct nlmsghdr *nlh = msg_start(&req, 16, families.flow,
                                      OVS_FLOW_CMD_GET, OVS_FLOW_VERSION, 0,
@@ -1158,6 +1245,9 @@ dpif_netlink_flow_dump_destroy(struct dpif_flow_dump *dump_)
 
     if (!error) {
         error = dump->status;
+    }
+    if (!error) {
+        keyless_prune(dpif_netlink_cast(dump_->dpif));
     }
     free(dump);
     return error;
@@ -1193,7 +1283,11 @@ dpif_netlink_flow_dump_next(struct dpif_flow_dump_thread *t_,
      * the first flow of this call. */
     while (n < max_flows && nlsock_dump_next(&t->dump->nl, n == 0, &msg,
                                              &len)) {
-        if (!flow_msg_parse(msg, len, &flows[n])) {
+        bool has_ufid;
+        if (!flow_msg_parse(msg, len, &flows[n], &has_ufid)) {
+            if (!has_ufid && flows[n].key) {
+                keyless_note(dpif_netlink_cast(t->up.dpif), &flows[n]);
+            }
             n++;
         }
     }
@@ -1202,49 +1296,22 @@ dpif_netlink_flow_dump_next(struct dpif_flow_dump_thread *t_,
 
 /* ---- Upcalls. ----------------------------------------------------------- */
 
-int
-dpif_netlink_upcall_parse(const void *msg, size_t len, uint16_t packet_family,
-                          struct dpif_upcall *upcall, struct errbuf *eb)
+/* Copies the upcall parsed by common/upcall-nl.h into 'upcall'. */
+static void
+dpif_netlink_upcall_copy(const struct upcall_nl *in,
+                         struct dpif_upcall *upcall)
 {
-    const struct nlattr *a[ARRAY_SIZE(packet_policy)];
-    struct msg_hdr hdr;
-
-    int error = msg_parse(msg, len, packet_family, packet_policy,
-                          ARRAY_SIZE(packet_policy), a, &hdr, eb);
-    if (error) {
-        return error;
-    }
-    if (hdr.cmd != OVS_PACKET_CMD_MISS && hdr.cmd != OVS_PACKET_CMD_ACTION) {
-        return errbuf_set(eb, EINVAL, "packet command %u is not an upcall",
-                          hdr.cmd);
-    }
-    const struct nlattr *key = a[OVS_PACKET_ATTR_KEY];
-    error = nl_check_stream(nl_attr_get(key), nl_attr_get_size(key), eb);
-    if (error) {
-        errbuf_prefix(eb, "upcall key: ");
-        return error;
-    }
-    const struct nlattr *in_port = nl_find_attr(nl_attr_get(key),
-                                                nl_attr_get_size(key),
-                                                OVS_KEY_ATTR_IN_PORT);
-    if (!in_port || nl_attr_get_size(in_port) != sizeof(uint32_t)) {
-        return errbuf_set(eb, EINVAL, "upcall key has no valid in_port");
-    }
-
-    upcall->type = hdr.cmd == OVS_PACKET_CMD_MISS ? DPIF_UC_MISS
-                                                  : DPIF_UC_ACTION;
-    upcall->in_port = nl_attr_get_u32(in_port);
+    upcall->type = (in->type == UPCALL_NL_MISS ? DPIF_UC_MISS
+                    : DPIF_UC_ACTION);
+    upcall->in_port = in->in_port;
     buf_clear(&upcall->packet);
-    buf_put(&upcall->packet, nl_attr_get(a[OVS_PACKET_ATTR_PACKET]),
-            nl_attr_get_size(a[OVS_PACKET_ATTR_PACKET]));
+    buf_put(&upcall->packet, in->packet, in->packet_len);
     buf_clear(&upcall->key);
-    buf_put(&upcall->key, nl_attr_get(key), nl_attr_get_size(key));
+    buf_put(&upcall->key, in->key, in->key_len);
     buf_clear(&upcall->userdata);
-    if (a[OVS_PACKET_ATTR_USERDATA]) {
-        buf_put(&upcall->userdata, nl_attr_get(a[OVS_PACKET_ATTR_USERDATA]),
-                nl_attr_get_size(a[OVS_PACKET_ATTR_USERDATA]));
+    if (in->has_userdata) {
+        buf_put(&upcall->userdata, in->userdata, in->userdata_len);
     }
-    return 0;
 }
 
 static void
@@ -1403,15 +1470,17 @@ dpif_netlink_recv(struct dpif *dpif_, uint32_t handler_id,
         } else if (error) {
             return error;
         }
+        struct upcall_nl in;
         struct errbuf eb;
-        if (dpif_netlink_upcall_parse(h->rx.data, h->rx.size,
-                                      families.packet, upcall, &eb)) {
+        if (upcall_nl_parse(h->rx.data, h->rx.size, families.packet, &in,
+                            &eb)) {
             static struct log_rl rl = LOG_RL_INIT(5, 20);
             COUNTER_INC(dpif_netlink_upcall_bad);
             LOG_WARN_RL(&rl, "%s: bad upcall: %s", dpif->up.full_name,
                         eb.msg);
             continue;
         }
+        dpif_netlink_upcall_copy(&in, upcall);
         upcall->pid = nlsock_pid(h->sock);
         return 0;
     }

@@ -35,7 +35,9 @@
  * current CPU's handler.  dpif_netlink_handler_fd() gives a
  * handler socket's fd so that privd can pass it to dpif-handlerd with
  * SCM_RIGHTS; the handler then reads and parses upcalls itself with
- * dpif_netlink_upcall_parse().  The kernel checks CAP_NET_ADMIN of both the
+ * upcall_nl_parse() (common/upcall-nl.h).  dpif_recv() on a system
+ * datapath uses the same parser, for tests and tools: privd's supervisor
+ * never calls it, so privd parses no packet from the kernel path.  The kernel checks CAP_NET_ADMIN of both the
  * socket's opener and the sender, so a handler without it cannot issue
  * privileged commands on a socket it was given.  ENOBUFS on an upcall socket
  * (its queue overflowed) is counted as "dpif_netlink_upcall_lost".
@@ -91,13 +93,5 @@ bool dpif_netlink_dispatch_per_cpu(const struct dpif *);
  * and re-registers the handler sockets accordingly.  EOPNOTSUPP if the
  * kernel lacks per-CPU dispatch or 'dpif' is not a system datapath. */
 int dpif_netlink_set_dispatch_per_cpu(struct dpif *, bool per_cpu);
-
-/* Parses the upcall message 'msg'/'len' (a whole netlink message as read
- * from a handler socket; 4-byte aligned) of family 'packet_family' into
- * 'upcall', copying packet, key and userdata into its buffers.  Returns 0,
- * or EINVAL with the reason in 'eb'. */
-int dpif_netlink_upcall_parse(const void *msg, size_t len,
-                              uint16_t packet_family,
-                              struct dpif_upcall *upcall, struct errbuf *eb);
 
 #endif /* dpif-netlink.h */

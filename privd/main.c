@@ -647,11 +647,12 @@ privd_reload(struct privd *privd, const struct cmdline *cl)
         LOG_ERR("reload: not every datapath change applied; first error: %s",
                 eb.msg);
     }
-    /* Rules files are re-read at every reload: a new policy generation. */
-    for (size_t i = 0; i < privd->n_dps; i++) {
-        if (privd->dps[i].rules_file) {
-            privd->dps[i].policy_generation++;
-        }
+    /* Rules files are re-read at every reload: a new policy generation for
+     * each that parses; a bad one leaves its datapath's rules in force. */
+    if (privd->policy_feed
+        && policy_feed_reload(privd->policy_feed, &eb)) {
+        LOG_ERR("reload: not every rules file applied; first error: %s",
+                eb.msg);
     }
     config_destroy(&privd->cfg);
     privd->cfg = cfg;

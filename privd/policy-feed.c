@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/counters.h"
+#include "common/ds.h"
 #include "common/ipc-limits.h"
 #include "common/log.h"
 #include "common/mac-table.h"
@@ -20,6 +21,7 @@
 #include "common/poller.h"
 #include "common/timeval.h"
 #include "privd/dpif.h"
+#include "privd/dump-pump.h"
 #include "privd/privd.h"
 #include "privd/supervisor.h"
 #include "proto/worker.pb-c.h"
@@ -29,12 +31,23 @@ LOG_MODULE(policy_feed);
 COUNTER_DEFINE(policy_feed_updates);
 COUNTER_DEFINE(policy_feed_rules_rejected);
 COUNTER_DEFINE(policy_feed_port_changes);
+COUNTER_DEFINE(policy_feed_rules_saved);
+COUNTER_DEFINE(policy_feed_rules_save_failed);
+
+/* Above this many old x new rule comparisons, a new table starts with zero
+ * counters instead of carrying over those of unchanged rules. */
+#define FEED_CARRY_MAX_COMPARISONS (1u << 22)
 
 /* One datapath's inputs. */
 struct feed_dp {
     int mac_fd;                 /* MAC table memfd, owned. */
     struct mac_table *macs;     /* privd's mapping (kept for its size). */
     char *rules;                /* Current rule text, owned (NUL-ended). */
+    struct policy_table *table; /* 'rules' parsed, with the per-rule
+                                 * counters privd was credited; owned. */
+    uint64_t rules_generation;  /* Policy generation that first carried
+                                 * 'rules' (later ones only changed the
+                                 * ports: rule ids stay valid). */
     uint32_t *ports;            /* Port numbers sent last, sorted, owned. */
     size_t n_ports;
 };
@@ -154,6 +167,74 @@ feed_read_file(const char *path, char **textp, size_t *lenp,
     return 0;
 }
 
+/* Packets and bytes the revalidators credited to rule 'rule_id' of
+ * datapath 'i''s current table (privd/dump-pump.h keeps them per policy
+ * generation; every generation since the table was set numbers its rules
+ * the same way, only the ports changed), added to '*packets' and
+ * '*bytes'. */
+static void
+feed_add_pump_stats(const struct policy_feed *feed, size_t i,
+                    uint32_t rule_id, uint64_t *packets, uint64_t *bytes)
+{
+    const struct dump_pump *pump = supervisor_get_dump_pump(feed->sup, i);
+    uint64_t last = feed->privd->dps[i].policy_generation;
+
+    for (uint64_t g = feed->dps[i].rules_generation; pump && g <= last; g++) {
+        uint64_t p, b;
+        if (dump_pump_get_rule_stats(pump, g, rule_id, &p, &b)) {
+            *packets += p;
+            *bytes += b;
+        }
+    }
+}
+
+/* Folds what the revalidators credited into datapath 'i''s table, before
+ * the table is replaced. */
+static void
+feed_fold_pump_stats(const struct policy_feed *feed, size_t i)
+{
+    struct policy_table *t = feed->dps[i].table;
+
+    if (!t) {
+        return;
+    }
+    for (size_t r = 0; r < t->n_rules; r++) {
+        feed_add_pump_stats(feed, i, t->rules[r].id, &t->rules[r].n_packets,
+                            &t->rules[r].n_bytes);
+    }
+    feed_add_pump_stats(feed, i, POLICY_RULE_DEFAULT, &t->default_packets,
+                        &t->default_bytes);
+}
+
+/* Gives each rule of 'new' that equals a rule of 'old' (same priority,
+ * match and actions) that rule's counters, as ovs-ofctl replace-flows
+ * keeps the counters of unchanged flows; and the default rule's. */
+static void
+feed_carry_counters(const struct policy_table *old, struct policy_table *new)
+{
+    if (!old) {
+        return;
+    }
+    new->default_packets = old->default_packets;
+    new->default_bytes = old->default_bytes;
+    if ((uint64_t) old->n_rules * new->n_rules > FEED_CARRY_MAX_COMPARISONS) {
+        return;
+    }
+    bool *taken = xcalloc(old->n_rules ? old->n_rules : 1, sizeof *taken);
+    for (size_t i = 0; i < new->n_rules; i++) {
+        for (size_t j = 0; j < old->n_rules; j++) {
+            if (!taken[j] && policy_rule_equal(&new->rules[i],
+                                               &old->rules[j])) {
+                new->rules[i].n_packets = old->rules[j].n_packets;
+                new->rules[i].n_bytes = old->rules[j].n_bytes;
+                taken[j] = true;
+                break;
+            }
+        }
+    }
+    free(taken);
+}
+
 /* Checks 'text' and makes it datapath 'i''s rules, without publishing. */
 static int
 feed_take_rules(struct policy_feed *feed, size_t i, const char *text,
@@ -171,12 +252,17 @@ feed_take_rules(struct policy_feed *feed, size_t i, const char *text,
         COUNTER_INC(policy_feed_rules_rejected);
         return error;
     }
-    policy_table_destroy(table);
+    struct feed_dp *d = &feed->dps[i];
+    feed_fold_pump_stats(feed, i);
+    feed_carry_counters(d->table, table);
+    policy_table_destroy(d->table);
+    d->table = table;
+    d->rules_generation = feed->privd->dps[i].policy_generation + 1;
     char *copy = xmalloc(len + 1);
     memcpy(copy, text, len);
     copy[len] = '\0';
-    free(feed->dps[i].rules);
-    feed->dps[i].rules = copy;
+    free(d->rules);
+    d->rules = copy;
     return 0;
 }
 
@@ -222,7 +308,10 @@ policy_feed_create(struct privd *privd, struct supervisor *sup,
                 break;
             }
         } else {
-            d->rules = xstrdup("");
+            error = feed_take_rules(feed, i, "", 0, "rules", eb);
+            if (error) {
+                break;
+            }
         }
         feed_refresh_ports(feed, i);
         feed_publish(feed, i);
@@ -250,6 +339,7 @@ policy_feed_destroy(struct policy_feed *feed)
             close(d->mac_fd);
         }
         free(d->rules);
+        policy_table_destroy(d->table);
         free(d->ports);
     }
     free(feed->dps);
@@ -297,4 +387,156 @@ policy_feed_set_rules(struct policy_feed *feed, size_t dp, const char *text,
         feed_publish(feed, dp);
     }
     return error;
+}
+
+/* The feed's datapath 'dp', or NULL with the reason in 'eb'. */
+static struct feed_dp *
+feed_get_dp(const struct policy_feed *feed, size_t dp, struct errbuf *eb)
+{
+    if (dp >= feed->n_dps || dp >= feed->privd->n_dps) {
+        errbuf_set(eb, EOPNOTSUPP, "%s was added at run time: only "
+                   "configured datapaths have a forwarding policy",
+                   dp < feed->privd->n_dps
+                   ? dpif_name(feed->privd->dps[dp].dpif) : "the datapath");
+        return NULL;
+    }
+    return &feed->dps[dp];
+}
+
+int
+policy_feed_get_rules(const struct policy_feed *feed, size_t dp,
+                      const char **textp, uint64_t *generationp,
+                      struct errbuf *eb)
+{
+    const struct feed_dp *d = feed_get_dp(feed, dp, eb);
+    if (!d) {
+        return EOPNOTSUPP;
+    }
+    *textp = d->rules;
+    *generationp = feed->privd->dps[dp].policy_generation;
+    return 0;
+}
+
+int
+policy_feed_format_rules(const struct policy_feed *feed, size_t dp,
+                         char **textp, size_t *n_rulesp, struct errbuf *eb)
+{
+    const struct feed_dp *d = feed_get_dp(feed, dp, eb);
+    if (!d) {
+        return EOPNOTSUPP;
+    }
+    const struct policy_table *t = d->table;
+    struct ds text = DS_EMPTY_INITIALIZER;
+    for (size_t r = 0; r <= t->n_rules; r++) {
+        bool dflt = r == t->n_rules;
+        uint64_t packets = dflt ? t->default_packets : t->rules[r].n_packets;
+        uint64_t bytes = dflt ? t->default_bytes : t->rules[r].n_bytes;
+        feed_add_pump_stats(feed, dp, dflt ? POLICY_RULE_DEFAULT
+                                           : t->rules[r].id,
+                            &packets, &bytes);
+        ds_put_format(&text, "n_packets=%"PRIu64",n_bytes=%"PRIu64",",
+                      packets, bytes);
+        if (dflt) {
+            ds_put_cstr(&text, "(default),actions=normal\n");
+        } else {
+            char *rule = policy_rule_format(&t->rules[r]);
+            ds_put_format(&text, "%s\n", rule);
+            free(rule);
+        }
+    }
+    *textp = ds_steal_cstr(&text);
+    *n_rulesp = t->n_rules;
+    return 0;
+}
+
+const struct policy_table *
+policy_feed_get_table(const struct policy_feed *feed, size_t dp)
+{
+    struct errbuf eb;
+    const struct feed_dp *d = feed_get_dp(feed, dp, &eb);
+    return d ? d->table : NULL;
+}
+
+struct mac_table *
+policy_feed_get_mac_table(const struct policy_feed *feed, size_t dp)
+{
+    struct errbuf eb;
+    const struct feed_dp *d = feed_get_dp(feed, dp, &eb);
+    return d ? d->macs : NULL;
+}
+
+int
+policy_feed_save_rules(const char *path, const char *text, size_t len,
+                       struct errbuf *eb)
+{
+    size_t n = strlen(path) + 16;
+    char *tmp = xmalloc(n);
+    snprintf(tmp, n, "%s.tmp", path);
+
+    int error = 0;
+    FILE *f = fopen(tmp, "we");
+    if (!f) {
+        error = errno;
+    } else {
+        if (len && fwrite(text, 1, len, f) != len) {
+            error = errno ? errno : EIO;
+        }
+        if (fflush(f) && !error) {
+            error = errno;
+        }
+        if (!error && fsync(fileno(f))) {
+            error = errno;
+        }
+        if (fclose(f) && !error) {
+            error = errno;
+        }
+        if (!error && rename(tmp, path)) {
+            error = errno;
+        }
+        if (error) {
+            unlink(tmp);
+        }
+    }
+    free(tmp);
+    if (error) {
+        COUNTER_INC(policy_feed_rules_save_failed);
+        return errbuf_set(eb, error, "saving the rules to %s: %s", path,
+                          strerror(error));
+    }
+    COUNTER_INC(policy_feed_rules_saved);
+    return 0;
+}
+
+int
+policy_feed_reload(struct policy_feed *feed, struct errbuf *eb)
+{
+    int first = 0;
+    size_t n = MIN(feed->n_dps, feed->privd->n_dps);
+
+    for (size_t i = 0; i < n; i++) {
+        const struct privd_dp *pdp = &feed->privd->dps[i];
+        struct errbuf e;
+        char *text = NULL;
+        size_t len = 0;
+
+        if (!pdp->rules_file) {
+            continue;
+        }
+        int error = feed_read_file(pdp->rules_file, &text, &len, &e);
+        if (!error) {
+            error = feed_take_rules(feed, i, text, len, pdp->rules_file, &e);
+            free(text);
+        }
+        if (!error) {
+            feed_publish(feed, i);
+        } else {
+            LOG_ERR("%s: keeping the rules in force: %s",
+                    dpif_name(pdp->dpif), e.msg);
+            if (!first) {
+                first = error;
+                *eb = e;
+            }
+        }
+    }
+    return first;
 }

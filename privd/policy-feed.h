@@ -30,8 +30,19 @@
  * A bad rule table is refused with "source:line:column: reason" and the
  * previous one stays in force.
  *
+ * Per-rule counters: revalidators credit packets and bytes to rules by
+ * (policy generation, rule id), and the dump pump of each datapath keeps
+ * those credits (privd/dump-pump.h).  The feed keeps each datapath's
+ * table parsed and adds them up for "dpifctl rules/show"; when a table is
+ * replaced, the rules that did not change keep their counters (folded
+ * into the new table).
+ *
+ * Persistence: policy_feed_save_rules() writes a rules file atomically
+ * (temporary file, fsync, rename), for rules changed through dpifctl;
+ * policy_feed_reload() re-reads every configured rules file (SIGHUP).
+ *
  * Counters: policy_feed_updates, policy_feed_rules_rejected,
- * policy_feed_port_changes.
+ * policy_feed_port_changes, policy_feed_rules_saved, policy_feed_rules_save_failed.
  *
  * Ownership: the feed borrows 'privd' and the supervisor (both outlive
  * it) and owns the MAC table regions.  Single-threaded, in privd's loop:
@@ -54,7 +65,9 @@
 
 #include "common/util.h"
 
+struct mac_table;
 struct poller;
+struct policy_table;
 struct privd;
 struct supervisor;
 
@@ -89,5 +102,42 @@ void policy_feed_refresh_ports(struct policy_feed *);
  * the previous rules staying in force. */
 int policy_feed_set_rules(struct policy_feed *, size_t dp, const char *text,
                           size_t len, const char *source, struct errbuf *eb);
+
+/* The rule text of datapath index 'dp' as given (comments included; valid
+ * until the next change) and its policy generation.  EOPNOTSUPP with the
+ * reason in 'eb' for a datapath the feed does not serve (added at run
+ * time). */
+int policy_feed_get_rules(const struct policy_feed *, size_t dp,
+                          const char **textp, uint64_t *generationp,
+                          struct errbuf *eb);
+
+/* The canonical text of datapath 'dp''s table with each rule's counters
+ * (policy_table_format(..., true)), which the caller frees, and its number
+ * of rules.  EOPNOTSUPP as above. */
+int policy_feed_format_rules(const struct policy_feed *, size_t dp,
+                             char **textp, size_t *n_rulesp,
+                             struct errbuf *eb);
+
+/* The parsed table of datapath 'dp' (valid until the next change), or
+ * NULL. */
+const struct policy_table *policy_feed_get_table(const struct policy_feed *,
+                                                 size_t dp);
+
+/* privd's mapping of datapath 'dp''s MAC learning table, or NULL.  Its
+ * contents are written by workers: check every entry read from it. */
+struct mac_table *policy_feed_get_mac_table(const struct policy_feed *,
+                                            size_t dp);
+
+/* Writes the 'len' bytes of 'text' to 'path' atomically: PATH.tmp,
+ * fsync, rename.  Returns 0 or a positive errno with the reason in 'eb'
+ * (the old file stays as it was). */
+int policy_feed_save_rules(const char *path, const char *text, size_t len,
+                           struct errbuf *eb);
+
+/* Re-reads the rules file of every datapath that has one and publishes
+ * each table that parses (a new generation); a file that cannot be read or
+ * parsed leaves that datapath's rules in force.  Returns 0 or the first
+ * error, with its reason in 'eb'. */
+int policy_feed_reload(struct policy_feed *, struct errbuf *eb);
 
 #endif /* privd/policy-feed.h */

@@ -29,6 +29,7 @@
 #include "common/timeval.h"
 #include "common/ufid.h"
 #include "common/worker.h"
+#include "privd/dpif-netlink.h"
 #include "privd/dpif.h"
 #include "privd/dump-pump.h"
 #include "privd/op-validate.h"
@@ -510,6 +511,40 @@ sup_add_ring(struct sup_worker *w, struct sup_reply *r, size_t idx,
     return 0;
 }
 
+/* Kernel datapaths: attaches handler 'w''s netlink upcall socket (privd
+ * keeps owning it, so that a respawned handler gets the same socket and
+ * the upcalls queued on it), with the "ovs_packet" family id that its
+ * messages carry and the pid for the USERSPACE actions the handler
+ * installs.  The socket's index among the attached fds goes to
+ * '*indexp'. */
+static int
+sup_add_upcall_socket(struct sup_worker *w, struct sup_reply *r,
+                      uint32_t *indexp, struct errbuf *eb)
+{
+    struct dpif *dpif = w->dp->pdp->dpif;
+    struct dpif_netlink_families families;
+    int fd = dpif_netlink_handler_fd(dpif, w->index);
+
+    if (fd < 0) {
+        return errbuf_set(eb, ENOENT, "%s has no upcall socket for handler "
+                          "%u", dpif_name(dpif), w->index);
+    }
+    int error = dpif_netlink_families_get(&families);
+    if (error) {
+        return errbuf_set(eb, error, "openvswitch families: %s",
+                          strerror(error));
+    }
+    *indexp = (uint32_t) r->n_fds;
+    r->fds[r->n_fds++] = fd;
+    r->msg.upcall_sockets = indexp;
+    r->msg.n_upcall_sockets = 1;
+    r->msg.has_upcall_family = true;
+    r->msg.upcall_family = families.packet;
+    r->msg.has_upcall_pid = true;
+    r->msg.upcall_pid = dpif_port_get_pid(dpif, DPIF_SPECIAL_PORT_PID);
+    return 0;
+}
+
 static int
 sup_send_reply(struct sup_worker *w, struct errbuf *eb)
 {
@@ -568,6 +603,14 @@ sup_send_reply(struct sup_worker *w, struct errbuf *eb)
         r.region_ptrs[r.msg.n_regions++] = &r.mac_region;
     }
     r.msg.regions = r.region_ptrs;
+
+    uint32_t upcall_index;
+    if (w->role == WORKER_ROLE_HANDLER && !w->dp->userspace) {
+        error = sup_add_upcall_socket(w, &r, &upcall_index, eb);
+        if (error) {
+            return error;
+        }
+    }
 
     error = ipc_send(&w->conn, IPC_HELLO_REPLY, w->seq++, &r.msg.base, r.fds,
                      r.n_fds, eb);
@@ -1219,9 +1262,20 @@ supervisor_create(struct privd *privd, struct supervisor **supp)
             supervisor_destroy(sup);
             return error;
         }
-        if (d->userspace) {
-            dpif_handlers_set(d->pdp->dpif, sup->n_handlers);
-            dpif_recv_set(d->pdp->dpif, true);
+        /* Userspace datapaths queue upcalls in privd, which pumps them
+         * into the handlers' rings; a kernel datapath gets one netlink
+         * socket per handler, which privd only passes on. */
+        error = dpif_handlers_set(d->pdp->dpif, sup->n_handlers);
+        if (!error) {
+            error = dpif_recv_set(d->pdp->dpif, true);
+        }
+        if (error) {
+            LOG_ERR("%s: cannot enable upcalls for %u handlers: %s",
+                    dpif_name(d->pdp->dpif), sup->n_handlers,
+                    strerror(error));
+            sup->n_dps = i + 1;
+            supervisor_destroy(sup);
+            return error;
         }
         d->handlers = xcalloc(sup->n_handlers, sizeof *d->handlers);
         d->revalidators = xcalloc(sup->n_revalidators,
