@@ -843,6 +843,7 @@ sup_handle_op_batch(struct sup_worker *w, const struct ipc_msg *m)
         .worker_index = w->index,
         .n_revalidators = sup->n_revalidators,
         .batch_size = sup->privd->cfg.batch_size,
+        .flow_limit = status_page_get(w->dp->status)->flow_limit,
     };
     Dpif__OpResults results;
     struct errbuf eb = { "" };

@@ -16,9 +16,12 @@
 #      cookie of the wrong size sends its packets up as action upcalls that
 #      are counted (upcall_bad_cookie, exactly the packets the flow took),
 #      install nothing and forward nothing.
-#   3. Rules (--rules): a priority-100 rule "udp,tp_dst=80,actions=drop"
+#   3. Rules: a rules file (--rules) reaches the handler; rules/replace at
+#      run time adds a priority-100 rule "udp,tp_dst=80,actions=drop" that
 #      puts tp_dst into the mask of a flow it did not match (dst=22:
-#      normal), and the flow it matched drops; mod_vlan_vid and strip_vlan
+#      normal), and the flow it matched drops; a bad table is refused with
+#      its line and the previous one stays (in force and in the saved
+#      rules file); mod_vlan_vid and strip_vlan
 #      rules produce exactly the expected frames at the capture ring (the
 #      injected frame with an 802.1Q tag of VID 10 inserted, and a tagged
 #      frame with its tag removed).
@@ -159,13 +162,42 @@ dpifd_stop
 
 # ----- 3. rules: tp_dst in the mask, VLAN tagging and stripping ------------
 
-cat >"$DIR/rules" <<EOF
-priority=100,udp,tp_dst=80,actions=drop
+# The VLAN rules come from the rules file at start; the tp_dst rule is
+# added at run time with rules/replace, which every handler gets as a new
+# policy generation.  privd saves a replaced table to the rules file (a
+# temporary file renamed over it): the directory must be privd's after its
+# drop to "dpifd".
+mkdir "$DIR/rules.d"
+[ "$(id -u)" != 0 ] || chown dpifd "$DIR/rules.d"
+cat >"$DIR/rules.d/br0.rules" <<EOF
 priority=50,in_port=3,actions=mod_vlan_vid:10,output:4
 priority=50,in_port=4,actions=strip_vlan,output:3
 EOF
-dpifd_start 2 --datapath dummy@br0 $PORTS --rules "$DIR/rules" \
+dpifd_start 2 --datapath dummy@br0 $PORTS --rules "$DIR/rules.d/br0.rules" \
             --handlers 1 --revalidators 1
+grep -q "handler|handler|info|policy generation [0-9]*: 2 rules" "$DIR/log" \
+    || fail "the rules file did not reach the handler"
+{ echo "priority=100,udp,tp_dst=80,actions=drop"
+  cat "$DIR/rules.d/br0.rules"; } \
+    >"$DIR/all.rules"
+ctl rules/replace br0 "$DIR/all.rules" >/dev/null || fail "rules/replace"
+three_rules() {
+    grep -q "handler|handler|info|policy generation [0-9]*: 3 rules" \
+        "$DIR/log"
+}
+wait_for three_rules || fail "the new rules did not reach the handler"
+# A bad table is refused with its line; the previous one stays.
+printf 'priority=1,actions=drop\npriority=x,actions=drop\n' >"$DIR/bad.rules"
+if ctl rules/replace br0 "$DIR/bad.rules" >"$DIR/out" 2>&1; then
+    fail "a bad rule table was accepted"
+fi
+grep -q ":2:" "$DIR/out" || fail "bad rules: no line number: $(cat "$DIR/out")"
+[ "$(ctl -f json rules/show br0 | grep -c 'priority=')" = 3 ] \
+    || fail "rules after a bad table: $(ctl rules/show br0)"
+# The table in force is the one saved.
+grep -q "tp_dst=80" "$DIR/rules.d/br0.rules" \
+    && ! grep -q "priority=x" "$DIR/rules.d/br0.rules" \
+    || fail "saved rules: $(cat "$DIR/rules.d/br0.rules")"
 
 ctl inject --flow "$(udp 1 $A $B 1000 22)" br0 p1 >/dev/null
 ctl inject --flow "$(udp 1 $A $B 1000 80)" br0 p1 >/dev/null
