@@ -264,7 +264,8 @@ const struct command cmd_upcall_commands[] = {
         .name = "upcall/enable-megaflows",
         .usage = "",
         .summary = "install masked flows (the default)",
-        .help = "Turns megaflows on; the next dump flushes every flow.",
+        .help = "Turns megaflows on; a change flushes every flow (the\n"
+                "command returns once that is done).",
         .min_args = 0, .max_args = 0,
         .build = enable_megaflows_build,
     },
@@ -273,7 +274,8 @@ const struct command cmd_upcall_commands[] = {
         .usage = "",
         .summary = "install exact-match flows only",
         .help = "Turns megaflows off (every flow an exact match, for\n"
-                "debugging); the next dump flushes every flow.",
+                "debugging); a change flushes every flow (the command\n"
+                "returns once that is done).",
         .min_args = 0, .max_args = 0,
         .build = disable_megaflows_build,
     },

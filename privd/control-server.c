@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <inttypes.h>
+#include <poll.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +29,10 @@
 #include "common/poller.h"
 #include "common/timeval.h"
 #include "common/ufid.h"
+#include "common/worker.h"
 #include "privd/dpif.h"
+#include "privd/dump-pump.h"
+#include "privd/flow-limit.h"
 #include "privd/policy-feed.h"
 #include "privd/privd.h"
 #include "privd/spawner.h"
@@ -47,6 +52,10 @@ COUNTER_DEFINE(control_denied_write);
 COUNTER_DEFINE(control_reply_too_big);
 COUNTER_DEFINE(control_reply_send_failed);
 COUNTER_DEFINE(control_capture_backlog_dropped);
+COUNTER_DEFINE(control_parked);
+COUNTER_DEFINE(control_parked_answered);
+COUNTER_DEFINE(control_parked_cancelled);
+COUNTER_DEFINE(control_parked_limit);
 COUNTER_DEFINE(control_rules_rejected);
 COUNTER_DEFINE(control_fdb_entry_invalid);
 COUNTER_DEFINE(control_metrics_textfile_written);
@@ -77,6 +86,35 @@ struct control_dump {
     struct buf held_data;       /* Storage of the held flow's streams. */
 };
 
+struct control_conn;
+
+/* One datapath whose revalidation cycle a parked request waits for. */
+struct control_park_dp {
+    struct control_conn *conn;  /* Connection of the request. */
+    const struct dpif *dpif;    /* The datapath (borrowed); NULL once it
+                                 * was deleted. */
+    bool done;                  /* Its cycle completed. */
+};
+
+/* Most datapaths one parked request waits for. */
+#define CONTROL_PARK_MAX_DPS IPC_MAX_DATAPATHS
+
+/* A request whose reply waits for revalidation cycles (revalidator/wait,
+ * revalidator/purge, upcall/enable-megaflows, upcall/disable-megaflows). */
+struct control_park {
+    bool active;                /* A reply is owed. */
+    bool committed;             /* The handler returned: the last cycle
+                                 * done sends the reply. */
+    struct privd *privd;        /* privd (borrowed), for the pumps. */
+    uint32_t seq;               /* Sequence number of the request. */
+    Dpif__Reply__ResultCase result; /* Reply member owed. */
+    const char *name;           /* Command name (static), for the log. */
+    long long start_msec;       /* When it was parked. */
+    uint64_t n_purged;          /* Flows the cycles deleted. */
+    struct control_park_dp dps[CONTROL_PARK_MAX_DPS]; /* Waited for. */
+    size_t n_dps;               /* Entries in 'dps'. */
+};
+
 /* One client connection; a free slot has ipc.fd == -1. */
 struct control_conn {
     struct ipc_conn ipc;        /* The socket and its receive buffer. */
@@ -87,6 +125,9 @@ struct control_conn {
                                  * empty. */
     struct control_dump *dump;  /* dump-flows in progress, or NULL. */
     uint64_t next_cursor;       /* Source of dump cursors. */
+    struct control_park park;   /* Parked request: while active, nothing
+                                 * more is read from the connection. */
+    bool hangup;                /* Close at the next control_server_run(). */
 };
 
 /* A captured frame that privd holds after a clearing read that did not fit
@@ -121,6 +162,9 @@ struct control_ctx {
     size_t budget;              /* Bytes the reply's pages may take. */
     const char *subject;        /* Datapath the request is about (for the
                                  * change log), or NULL. */
+    uint32_t seq;               /* Sequence number of the request. */
+    bool parked;                /* The handler parked the request: no
+                                 * reply now (struct control_park). */
     struct errbuf eb;           /* Reason of a failure. */
     void **allocs;              /* Everything the reply points to, freed
                                  * after it is sent. */
@@ -241,6 +285,23 @@ ctl_find_dp(struct control_ctx *ctx, const char *name, struct privd_dp **dpp)
  * client and returns an aligned copy in '*copyp'.  Flow keys and masks get
  * the key codec's checks on top (ctl_check_flow_key()); dump filters are
  * partial keys and get only these. */
+/* The revalidation cycle of datapath 'dpif' (its dump pump), or NULL when
+ * it has none: dpifd runs without workers, or the datapath was opened
+ * after the workers started. */
+static struct dump_pump *
+ctl_pump_of(const struct privd *privd, const struct dpif *dpif)
+{
+    if (!privd->supervisor) {
+        return NULL;
+    }
+    for (size_t i = 0; i < privd->n_dps; i++) {
+        if (privd->dps[i].dpif == dpif) {
+            return supervisor_get_dump_pump(privd->supervisor, i);
+        }
+    }
+    return NULL;
+}
+
 static int
 ctl_check_key(struct control_ctx *ctx, const char *what,
               const ProtobufCBinaryData *data, bool required, void **copyp)
@@ -1135,6 +1196,12 @@ ctl_del_flows(struct control_ctx *ctx, const Dpif__Request *rq,
         return errbuf_set(&ctx->eb, error, "flushing flows: %s",
                           strerror(error));
     }
+    /* The ukeys of the flushed flows go too (the next cycle is a purge),
+     * so that none is left stale. */
+    struct dump_pump *pump = ctl_pump_of(ctx->privd, dp->dpif);
+    if (pump) {
+        dump_pump_request(pump, true, NULL, NULL);
+    }
     Dpif__DelFlowsReply *out;
     CTX_NEW(ctx, out, dpif__del_flows_reply__init);
     out->has_n_deleted = counted;
@@ -1454,6 +1521,8 @@ ctl_metric_counter_cb(const char *name, uint64_t value, void *s)
                   "%llu\n", name, (unsigned long long) value);
 }
 
+static void ctl_metrics_revalidation(const struct privd *, struct ds *);
+
 /* Builds the whole exposition text into 's'. */
 static void
 ctl_metrics_format(const struct privd *privd, struct ds *s)
@@ -1513,6 +1582,8 @@ ctl_metrics_format(const struct privd *privd, struct ds *s)
     ctl_metric_family(s, "dpifd_anomalies_total", "counter",
                       "Named anomaly and event counters, per process.");
     counters_for_each(ctl_metric_counter_cb, s);
+
+    ctl_metrics_revalidation(privd, s);
 
     ctl_metric_family(s, "dpifd_process_uptime_seconds", "gauge",
                       "Seconds since the process started.");
@@ -2261,15 +2332,480 @@ ctl_fdb_flush(struct control_ctx *ctx, const Dpif__Request *rq,
     return 0;
 }
 
+/* ----- upcall and revalidator commands --------------------------------------- */
+
+static int control_conn_queue_reply(struct control_conn *, uint32_t seq,
+                                    Dpif__Reply *);
+
+/* EOPNOTSUPP, with the reason, when no revalidator runs at all. */
+static int
+ctl_check_workers(struct control_ctx *ctx)
+{
+    if (!ctx->privd->supervisor) {
+        COUNTER_INC(control_request_unavailable);
+        return errbuf_set(&ctx->eb, EOPNOTSUPP, "dpifd runs without "
+                          "workers: no revalidation (see the log)");
+    }
+    return 0;
+}
+
+/* One WorkerInfo for upcall/show: 'counter' from the worker's latest
+ * CounterReport is its count. */
+static Dpif__WorkerInfo *
+ctl_worker_info(struct control_ctx *ctx, size_t dp, int role,
+                unsigned int index, const char *counter)
+{
+    Dpif__WorkerInfo *w;
+    pid_t pid;
+    uint64_t value;
+
+    CTX_NEW(ctx, w, dpif__worker_info__init);
+    w->id = index;
+    w->has_count = supervisor_get_worker_counter(ctx->privd->supervisor, dp,
+                                                 role, index, counter, &pid,
+                                                 &value);
+    w->count = w->has_count ? value : 0;
+    w->pid = (uint32_t) pid;
+    return w;
+}
+
+static int
+ctl_upcall_show(struct control_ctx *ctx, const Dpif__Request *rq,
+                Dpif__Reply *rp)
+{
+    const struct privd *privd = ctx->privd;
+    struct supervisor *sup = privd->supervisor;
+    Dpif__UpcallShowReply *out;
+
+    (void) rq;
+    CTX_NEW(ctx, out, dpif__upcall_show_reply__init);
+    for (size_t i = 0; i < privd->n_dps && i < IPC_MAX_DATAPATHS; i++) {
+        const struct dpif *dpif = privd->dps[i].dpif;
+        struct dump_pump *pump = ctl_pump_of(privd, dpif);
+        struct dpif_dp_stats stats;
+        Dpif__DpUpcallInfo *d;
+
+        CTX_NEW(ctx, d, dpif__dp_upcall_info__init);
+        d->dp = ctx_strdup(ctx, dpif_name(dpif));
+        if (pump) {
+            struct dump_pump_show show;
+            dump_pump_get_show(pump, &show);
+            d->flow_count = show.flow_count;
+            d->flow_limit = show.flow_limit;
+            d->megaflows = show.megaflows;
+            /* Averages and durations exist once a dump completed. */
+            d->has_avg_flows = d->has_max_flows = d->has_dump_duration_msec
+                = show.dump_seq > 0;
+            d->avg_flows = show.avg_flows;
+            d->max_flows = show.max_flows;
+            d->dump_duration_msec = (uint64_t) MAX(show.dump_duration_msec,
+                                                   0);
+            unsigned int n_handlers = supervisor_n_workers(
+                sup, WORKER_ROLE_HANDLER);
+            unsigned int n_revalidators = supervisor_n_workers(
+                sup, WORKER_ROLE_REVALIDATOR);
+            for (unsigned int j = 0; j < n_handlers; j++) {
+                CTX_APPEND(ctx, d->handlers, d->n_handlers,
+                           ctl_worker_info(ctx, i, WORKER_ROLE_HANDLER, j,
+                                           "handler_upcalls_received"));
+            }
+            for (unsigned int j = 0; j < n_revalidators; j++) {
+                CTX_APPEND(ctx, d->revalidators, d->n_revalidators,
+                           ctl_worker_info(ctx, i, WORKER_ROLE_REVALIDATOR,
+                                           j, "ukeys"));
+            }
+        } else {
+            struct flow_limit fl;
+            flow_limit_init(&fl, privd->cfg.flow_limit);
+            d->flow_limit = fl.limit;
+            d->megaflows = true;
+        }
+        /* The datapath's own count is the current one, as in the seeds. */
+        if (!dpif_get_dp_stats(dpif, &stats)) {
+            d->flow_count = stats.n_flows;
+        }
+        CTX_APPEND(ctx, out->dps, out->n_dps, d);
+    }
+    if (sup) {
+        /* Fresher key counts for the next upcall/show. */
+        supervisor_request_reports(sup);
+    }
+    rp->result_case = DPIF__REPLY__RESULT_UPCALL_SHOW;
+    rp->upcall_show = out;
+    return 0;
+}
+
+static int
+ctl_set_flow_limit(struct control_ctx *ctx, const Dpif__Request *rq,
+                   Dpif__Reply *rp)
+{
+    uint32_t limit = rq->set_flow_limit->flow_limit;
+    const struct privd *privd = ctx->privd;
+
+    if (limit < 1 || limit > IPC_MAX_FLOW_LIMIT) {
+        COUNTER_INC(control_request_invalid);
+        return errbuf_set(&ctx->eb, EINVAL, "flow limit %" PRIu32 " is not "
+                          "in 1..%d", limit, IPC_MAX_FLOW_LIMIT);
+    }
+    int error = ctl_check_workers(ctx);
+    if (error) {
+        return error;
+    }
+    for (size_t i = 0; i < privd->n_dps; i++) {
+        struct dump_pump *pump = ctl_pump_of(privd, privd->dps[i].dpif);
+        if (pump) {
+            dump_pump_set_flow_limit(pump, limit);
+        }
+    }
+    Dpif__SetFlowLimitReply *out;
+    CTX_NEW(ctx, out, dpif__set_flow_limit_reply__init);
+    rp->result_case = DPIF__REPLY__RESULT_SET_FLOW_LIMIT;
+    rp->set_flow_limit = out;
+    return 0;
+}
+
+/* Parked requests: revalidator/wait, revalidator/purge and the megaflow
+ * switches answer once a revalidation cycle of every datapath completed.
+ * The handler registers one waiter per datapath with its pump (aux: the
+ * park entry of that datapath) and parks the request on its connection;
+ * the connection reads nothing more until the reply is queued.  A closed
+ * connection cancels the waiters; a deleted datapath fails the request. */
+
+/* Fills 'rp' for the parked request of 'conn' (memory: 'purge'). */
+static void
+ctl_park_reply(const struct control_conn *conn, Dpif__Reply *rp,
+               Dpif__RevalidatorPurgeReply *purge)
+{
+    static Dpif__RevalidatorWaitReply wait = DPIF__REVALIDATOR_WAIT_REPLY__INIT;
+    static Dpif__EnableMegaflowsReply on = DPIF__ENABLE_MEGAFLOWS_REPLY__INIT;
+    static Dpif__DisableMegaflowsReply off
+        = DPIF__DISABLE_MEGAFLOWS_REPLY__INIT;
+
+    rp->result_case = conn->park.result;
+    switch (conn->park.result) {
+    case DPIF__REPLY__RESULT_REVALIDATOR_PURGE:
+        dpif__revalidator_purge_reply__init(purge);
+        purge->has_n_purged = true;
+        purge->n_purged = conn->park.n_purged;
+        rp->revalidator_purge = purge;
+        break;
+    case DPIF__REPLY__RESULT_ENABLE_MEGAFLOWS:
+        rp->enable_megaflows = &on;
+        break;
+    case DPIF__REPLY__RESULT_DISABLE_MEGAFLOWS:
+        rp->disable_megaflows = &off;
+        break;
+    default:
+        rp->result_case = DPIF__REPLY__RESULT_REVALIDATOR_WAIT;
+        rp->revalidator_wait = &wait;
+        break;
+    }
+}
+
+/* Withdraws the waiters of 'conn''s parked request that are still
+ * registered and forgets the request. */
+static void
+ctl_park_release(struct control_conn *conn)
+{
+    struct control_park *park = &conn->park;
+
+    for (size_t i = 0; i < park->n_dps; i++) {
+        struct control_park_dp *e = &park->dps[i];
+        struct dump_pump *pump = e->done || !e->dpif ? NULL
+                                 : ctl_pump_of(park->privd, e->dpif);
+        if (pump) {
+            dump_pump_cancel(pump, e);
+        }
+    }
+    park->active = false;
+    park->committed = false;
+    park->n_dps = 0;
+    park->n_purged = 0;
+}
+
+/* Queues the reply of 'conn''s parked request: the result, or 'error' with
+ * 'reason'.  control_server_run() sends it. */
+static void
+ctl_park_answer(struct control_conn *conn, int error, const char *reason)
+{
+    Dpif__Reply rp = DPIF__REPLY__INIT;
+    Dpif__RevalidatorPurgeReply purge;
+
+    if (error) {
+        rp.error = (uint32_t) error;
+        rp.reason = (char *) reason;
+    } else {
+        ctl_park_reply(conn, &rp, &purge);
+    }
+    uint32_t seq = conn->park.seq;
+    LOG_DBG("uid %u pid %d: %s: %s after %lld ms", (unsigned) conn->peer.uid,
+            (int) conn->peer.pid, conn->park.name,
+            error ? reason : "answered",
+            time_msec() - conn->park.start_msec);
+    ctl_park_release(conn);
+    if (control_conn_queue_reply(conn, seq, &rp)) {
+        /* Unpackable: the client would wait forever; hang up instead. */
+        COUNTER_INC(control_reply_send_failed);
+        conn->hangup = true;
+    }
+}
+
+static bool
+ctl_park_all_done(const struct control_park *park)
+{
+    for (size_t i = 0; i < park->n_dps; i++) {
+        if (!park->dps[i].done) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* dump_pump_done_func: the cycle one datapath of a parked request waited
+ * for is complete. */
+static void
+ctl_park_done(const struct dump_pump_cycle *cycle, void *e_)
+{
+    struct control_park_dp *e = e_;
+    struct control_conn *conn = e->conn;
+
+    e->done = true;
+    conn->park.n_purged += cycle->n_deleted;
+    if (conn->park.committed && ctl_park_all_done(&conn->park)) {
+        COUNTER_INC(control_parked_answered);
+        ctl_park_answer(conn, 0, NULL);
+    }
+}
+
+/* Starts parking the request being served: one entry per datapath with a
+ * pump.  EBUSY when CONTROL_MAX_PARKED requests wait already. */
+static int
+ctl_park_begin(struct control_ctx *ctx, Dpif__Reply__ResultCase result,
+               const char *name)
+{
+    struct control_server *cs = ctx->cs;
+    struct control_park *park = &ctx->conn->park;
+    size_t n_parked = 0;
+
+    for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+        n_parked += cs->conns[i].ipc.fd >= 0 && cs->conns[i].park.active;
+    }
+    if (n_parked >= CONTROL_MAX_PARKED) {
+        COUNTER_INC(control_parked_limit);
+        return errbuf_set(&ctx->eb, EBUSY, "%s: %d requests wait for "
+                          "revalidation already; try again later", name,
+                          CONTROL_MAX_PARKED);
+    }
+    park->active = true;
+    park->committed = false;
+    park->privd = ctx->privd;
+    park->seq = ctx->seq;
+    park->result = result;
+    park->name = name;
+    park->start_msec = time_msec();
+    park->n_purged = 0;
+    park->n_dps = 0;
+    for (size_t i = 0; i < ctx->privd->n_dps && i < CONTROL_PARK_MAX_DPS;
+         i++) {
+        const struct dpif *dpif = ctx->privd->dps[i].dpif;
+        if (ctl_pump_of(ctx->privd, dpif)) {
+            park->dps[park->n_dps++] = (struct control_park_dp) {
+                .conn = ctx->conn, .dpif = dpif, .done = false,
+            };
+        }
+    }
+    return 0;
+}
+
+/* Ends the handler of a parked request: answers at once if every cycle is
+ * done already (filling 'rp' with memory from 'ctx'), else leaves the
+ * request parked for ctl_park_done(). */
+static int
+ctl_park_commit(struct control_ctx *ctx, Dpif__Reply *rp)
+{
+    struct control_conn *conn = ctx->conn;
+
+    if (ctl_park_all_done(&conn->park)) {
+        Dpif__RevalidatorPurgeReply *purge;
+        CTX_NEW(ctx, purge, dpif__revalidator_purge_reply__init);
+        ctl_park_reply(conn, rp, purge);
+        ctl_park_release(conn);
+        return 0;
+    }
+    conn->park.committed = true;
+    ctx->parked = true;
+    COUNTER_INC(control_parked);
+    return 0;
+}
+
+/* revalidator/wait and revalidator/purge. */
+static int
+ctl_revalidator_cycle(struct control_ctx *ctx, Dpif__Reply *rp, bool purge)
+{
+    int error = ctl_check_workers(ctx);
+    if (!error) {
+        error = ctl_park_begin(ctx, purge
+                               ? DPIF__REPLY__RESULT_REVALIDATOR_PURGE
+                               : DPIF__REPLY__RESULT_REVALIDATOR_WAIT,
+                               purge ? "revalidator/purge"
+                               : "revalidator/wait");
+    }
+    if (error) {
+        return error;
+    }
+    struct control_park *park = &ctx->conn->park;
+    for (size_t i = 0; i < park->n_dps; i++) {
+        dump_pump_request(ctl_pump_of(ctx->privd, park->dps[i].dpif), purge,
+                          ctl_park_done, &park->dps[i]);
+    }
+    return ctl_park_commit(ctx, rp);
+}
+
+static int
+ctl_revalidator_wait(struct control_ctx *ctx, const Dpif__Request *rq,
+                     Dpif__Reply *rp)
+{
+    (void) rq;
+    return ctl_revalidator_cycle(ctx, rp, false);
+}
+
+static int
+ctl_revalidator_purge(struct control_ctx *ctx, const Dpif__Request *rq,
+                      Dpif__Reply *rp)
+{
+    (void) rq;
+    return ctl_revalidator_cycle(ctx, rp, true);
+}
+
+/* upcall/enable-megaflows and upcall/disable-megaflows: answered once the
+ * purge that a change starts is done. */
+static int
+ctl_megaflows_set(struct control_ctx *ctx, Dpif__Reply *rp, bool on)
+{
+    int error = ctl_check_workers(ctx);
+    if (!error) {
+        error = ctl_park_begin(ctx, on ? DPIF__REPLY__RESULT_ENABLE_MEGAFLOWS
+                               : DPIF__REPLY__RESULT_DISABLE_MEGAFLOWS,
+                               on ? "upcall/enable-megaflows"
+                               : "upcall/disable-megaflows");
+    }
+    if (error) {
+        return error;
+    }
+    struct control_park *park = &ctx->conn->park;
+    for (size_t i = 0; i < park->n_dps; i++) {
+        dump_pump_set_megaflows(ctl_pump_of(ctx->privd, park->dps[i].dpif),
+                                on, ctl_park_done, &park->dps[i]);
+    }
+    return ctl_park_commit(ctx, rp);
+}
+
+static int
+ctl_enable_megaflows(struct control_ctx *ctx, const Dpif__Request *rq,
+                     Dpif__Reply *rp)
+{
+    (void) rq;
+    return ctl_megaflows_set(ctx, rp, true);
+}
+
+static int
+ctl_disable_megaflows(struct control_ctx *ctx, const Dpif__Request *rq,
+                      Dpif__Reply *rp)
+{
+    (void) rq;
+    return ctl_megaflows_set(ctx, rp, false);
+}
+
+/* Per-rule counters for rules/show and metrics: the packets and bytes the
+ * revalidators credited to rule 'rule_id' (POLICY_RULE_DEFAULT: the
+ * default rule) of policy 'generation' of datapath 'dp'.  False when the
+ * rule got none, or the datapath has no revalidation cycle. */
+static bool
+ctl_rule_stats(const struct privd *privd, const struct privd_dp *dp,
+               uint64_t generation, uint32_t rule_id, uint64_t *packets,
+               uint64_t *bytes)
+{
+    const struct dump_pump *pump = ctl_pump_of(privd, dp->dpif);
+    return pump && dump_pump_get_rule_stats(pump, generation, rule_id,
+                                            packets, bytes);
+}
+
+struct ctl_metric_rules {
+    const struct privd *privd; /* privd. */
+    struct ds *s;               /* Output. */
+    const struct privd_dp *dp;  /* Datapath. */
+    bool bytes;                 /* Bytes (else packets). */
+};
+
+static void
+ctl_metric_rule_cb(uint32_t rule_id, void *aux)
+{
+    struct ctl_metric_rules *m = aux;
+    uint64_t packets, bytes;
+
+    if (ctl_rule_stats(m->privd, m->dp, m->dp->policy_generation, rule_id,
+                       &packets, &bytes)) {
+        ds_put_format(m->s, "dpifd_rule_%s_total{dp=\"%s\",rule=\"%" PRIu32
+                      "\"} %" PRIu64 "\n", m->bytes ? "bytes" : "packets",
+                      dpif_name(m->dp->dpif), rule_id,
+                      m->bytes ? bytes : packets);
+    }
+}
+
+/* The revalidation part of the metrics: dynamic flow limit, dump duration
+ * and the per-rule counters of each datapath's current policy. */
+static void
+ctl_metrics_revalidation(const struct privd *privd, struct ds *s)
+{
+    static const struct {
+        const char *name;       /* Metric. */
+        const char *type;       /* counter or gauge. */
+        const char *help;       /* HELP text. */
+    } metrics[] = {
+        { "dpifd_flow_limit_current", "gauge",
+          "Dynamic flow limit (the seeds' rule)." },
+        { "dpifd_dump_duration_milliseconds", "gauge",
+          "Duration of the last dump and revalidation cycle." },
+        { "dpifd_dumps_total", "counter", "Dump cycles completed." },
+        { "dpifd_rule_packets_total", "counter",
+          "Packets credited to each rule of the current policy." },
+        { "dpifd_rule_bytes_total", "counter",
+          "Bytes credited to each rule of the current policy." },
+    };
+
+    for (size_t m = 0; m < ARRAY_SIZE(metrics); m++) {
+        ctl_metric_family(s, metrics[m].name, metrics[m].type,
+                          metrics[m].help);
+        for (size_t i = 0; i < privd->n_dps; i++) {
+            const struct privd_dp *dp = &privd->dps[i];
+            const struct dump_pump *pump = ctl_pump_of(privd, dp->dpif);
+            struct dump_pump_show show;
+
+            if (!pump) {
+                continue;
+            }
+            if (m >= 3) {
+                struct ctl_metric_rules mr = { privd, s, dp, m == 4 };
+                dump_pump_for_each_rule(pump, dp->policy_generation,
+                                        ctl_metric_rule_cb, &mr);
+                continue;
+            }
+            dump_pump_get_show(pump, &show);
+            uint64_t v = (m == 0 ? show.flow_limit
+                          : m == 1 ? (uint64_t) MAX(show.dump_duration_msec, 0)
+                          : show.dump_seq);
+            ds_put_format(s, "%s{dp=\"%s\"} %" PRIu64 "\n", metrics[m].name,
+                          dpif_name(dp->dpif), v);
+        }
+    }
+}
+
 /* ----- the command table ---------------------------------------------------- */
 
-#define NEEDS_REVALD "not available yet: needs dpif-revald"
 
 static const struct control_command control_commands[] = {
 #define CMD(CASE, NAME, ACCESS, HANDLER) \
     { DPIF__REQUEST__COMMAND_##CASE, NAME, CONTROL_##ACCESS, HANDLER, NULL }
-#define LATER(CASE, NAME, ACCESS, WHY) \
-    { DPIF__REQUEST__COMMAND_##CASE, NAME, CONTROL_##ACCESS, NULL, WHY }
     CMD(SHOW, "show", READ, ctl_show),
     CMD(DUMP_DPS, "dump-dps", READ, ctl_dump_dps),
     CMD(ADD_DP, "add-dp", WRITE, ctl_add_dp),
@@ -2282,13 +2818,15 @@ static const struct control_command control_commands[] = {
     CMD(GET_FLOW, "get-flow", READ, ctl_get_flow),
     CMD(DEL_FLOW, "del-flow", WRITE, ctl_del_flow),
     CMD(DEL_FLOWS, "del-flows", WRITE, ctl_del_flows),
-    LATER(UPCALL_SHOW, "upcall/show", READ, NEEDS_REVALD),
-    LATER(SET_FLOW_LIMIT, "upcall/set-flow-limit", WRITE, NEEDS_REVALD),
-    LATER(ENABLE_MEGAFLOWS, "upcall/enable-megaflows", WRITE, NEEDS_REVALD),
-    LATER(DISABLE_MEGAFLOWS, "upcall/disable-megaflows", WRITE,
-          NEEDS_REVALD),
-    LATER(REVALIDATOR_WAIT, "revalidator/wait", READ, NEEDS_REVALD),
-    LATER(REVALIDATOR_PURGE, "revalidator/purge", WRITE, NEEDS_REVALD),
+    CMD(UPCALL_SHOW, "upcall/show", READ, ctl_upcall_show),
+    CMD(SET_FLOW_LIMIT, "upcall/set-flow-limit", WRITE, ctl_set_flow_limit),
+    CMD(ENABLE_MEGAFLOWS, "upcall/enable-megaflows", WRITE,
+        ctl_enable_megaflows),
+    CMD(DISABLE_MEGAFLOWS, "upcall/disable-megaflows", WRITE,
+        ctl_disable_megaflows),
+    CMD(REVALIDATOR_WAIT, "revalidator/wait", READ, ctl_revalidator_wait),
+    CMD(REVALIDATOR_PURGE, "revalidator/purge", WRITE,
+        ctl_revalidator_purge),
     CMD(RULES_SHOW, "rules/show", READ, ctl_rules_show),
     CMD(RULES_ADD, "rules/add", WRITE, ctl_rules_add),
     CMD(RULES_DEL, "rules/del", WRITE, ctl_rules_del),
@@ -2303,7 +2841,6 @@ static const struct control_command control_commands[] = {
     CMD(CAPTURE, "capture", WRITE_IF_CLEAR, ctl_capture),
     CMD(METRICS, "metrics", READ, ctl_metrics),
 #undef CMD
-#undef LATER
 };
 
 const struct control_command *
@@ -2389,6 +2926,11 @@ control_execute(struct control_ctx *ctx, const Dpif__Request *rq,
 static void
 control_conn_close(struct control_conn *conn)
 {
+    if (conn->park.active) {
+        COUNTER_INC(control_parked_cancelled);
+        ctl_park_release(conn);
+    }
+    conn->hangup = false;
     ipc_conn_close(&conn->ipc);
     conn->ipc.fd = -1;
     buf_uninit(&conn->tx);
@@ -2456,6 +2998,9 @@ control_conn_serve(struct control_server *cs, struct control_conn *conn)
     if (error) {
         return error;
     }
+    if (conn->park.active) {
+        return EAGAIN;          /* One request at a time per connection. */
+    }
     error = ipc_recv(&conn->ipc, &m, &eb);
     if (error) {
         if (error == EPROTO) {
@@ -2472,12 +3017,13 @@ control_conn_serve(struct control_server *cs, struct control_conn *conn)
         .privd = cs->privd,
         .conn = conn,
         .peer = &conn->peer,
+        .seq = m.hdr.seq,
         .budget = conn->budget > CONTROL_REPLY_SLACK
                   ? conn->budget - CONTROL_REPLY_SLACK : 0,
     };
     Dpif__Reply rp = DPIF__REPLY__INIT;
     control_execute(&ctx, (const Dpif__Request *) m.msg, &rp);
-    error = control_conn_queue_reply(conn, m.hdr.seq, &rp);
+    error = ctx.parked ? 0 : control_conn_queue_reply(conn, m.hdr.seq, &rp);
     ctx_free(&ctx);
     ipc_msg_destroy(&m);
     if (!error) {
@@ -2639,11 +3185,28 @@ control_server_accept(struct control_server *cs)
         conn->budget = MIN(room, (size_t) IPC_MAX_MSG);
         buf_init(&conn->tx, 0);
         conn->dump = NULL;
+        conn->park.active = false;
+        conn->hangup = false;
         LOG_DBG("control client uid %u gid %u pid %d connected (read %s, "
                 "write %s)", (unsigned) peer.uid, (unsigned) peer.gid,
                 (int) peer.pid, peer.may_read ? "yes" : "no",
                 peer.may_write ? "yes" : "no");
     }
+}
+
+/* True if 'conn' must close: its reply could not be made, or, while a
+ * request is parked (nothing read), the client hung up. */
+static bool
+control_conn_gone(const struct control_conn *conn)
+{
+    if (conn->hangup) {
+        return true;
+    }
+    if (!conn->park.active) {
+        return false;
+    }
+    struct pollfd pfd = { .fd = conn->ipc.fd, .events = 0 };
+    return poll(&pfd, 1, 0) > 0 && pfd.revents & (POLLHUP | POLLERR);
 }
 
 void
@@ -2658,6 +3221,9 @@ control_server_run(struct control_server *cs)
     control_server_accept(cs);
     for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++) {
         struct control_conn *conn = &cs->conns[i];
+        if (conn->ipc.fd >= 0 && control_conn_gone(conn)) {
+            control_conn_close(conn);
+        }
         /* A few requests per connection and round: fair to the others. */
         for (int j = 0; conn->ipc.fd >= 0 && j < 8; j++) {
             int error = control_conn_serve(cs, conn);
@@ -2679,9 +3245,13 @@ control_server_wait(struct control_server *cs, struct poller *p)
     }
     for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++) {
         const struct control_conn *conn = &cs->conns[i];
-        if (conn->ipc.fd >= 0) {
+        if (conn->hangup) {
+            poller_immediate_wake(p);
+        } else if (conn->ipc.fd >= 0) {
+            /* Parked: only a hangup (always reported) is of interest. */
             poller_fd_wait(p, conn->ipc.fd,
-                           conn->tx.size ? POLLOUT : POLLIN);
+                           conn->tx.size ? POLLOUT
+                           : conn->park.active ? 0 : POLLIN);
         }
     }
 }
@@ -2696,6 +3266,32 @@ control_server_n_clients(const struct control_server *cs)
     return n;
 }
 
+/* A request parked on 'conn' that still waits for a cycle of 'dpif'
+ * fails: the datapath is being deleted. */
+static void
+control_park_forget_dp(struct control_conn *conn, const struct dpif *dpif)
+{
+    struct control_park *park = &conn->park;
+
+    if (conn->ipc.fd < 0 || !park->active) {
+        return;
+    }
+    for (size_t i = 0; i < park->n_dps; i++) {
+        struct control_park_dp *e = &park->dps[i];
+        if (e->dpif == dpif && !e->done) {
+            char reason[256];
+            snprintf(reason, sizeof reason, "%s: datapath %s was deleted "
+                     "before its revalidation cycle completed", park->name,
+                     dpif_name(dpif));
+            /* Its pump goes with it: do not touch it. */
+            e->dpif = NULL;
+            COUNTER_INC(control_parked_cancelled);
+            ctl_park_answer(conn, ENODEV, reason);
+            return;
+        }
+    }
+}
+
 void
 control_server_forget_dp(struct control_server *cs, const struct dpif *dpif)
 {
@@ -2705,6 +3301,7 @@ control_server_forget_dp(struct control_server *cs, const struct dpif *dpif)
             control_dump_destroy(conn->dump);
             conn->dump = NULL;
         }
+        control_park_forget_dp(conn, dpif);
     }
     size_t kept = 0;
     for (size_t i = 0; i < cs->n_backlog; i++) {

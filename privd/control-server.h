@@ -38,6 +38,17 @@
  *   6. The reply is packed; one that does not fit the connection's send
  *      buffer is replaced by an E2BIG error.  Listings that can be long
  *      (dump-flows, capture) are paged to fit.
+ *   7. Parked replies: revalidator/wait, revalidator/purge,
+ *      upcall/enable-megaflows and upcall/disable-megaflows answer once a
+ *      revalidation cycle of every datapath that STARTED after the request
+ *      completed (privd/dump-pump.h).  The request is parked on its
+ *      connection with its sequence number, one waiter per datapath is
+ *      registered with that datapath's pump, and nothing more is read from
+ *      the connection until the reply is queued (dpifctl sends one
+ *      request at a time).  A client that hangs up meanwhile cancels its
+ *      waiters (control_parked_cancelled); a datapath deleted meanwhile
+ *      fails the request with ENODEV; at most CONTROL_MAX_PARKED requests
+ *      are parked at once, one more gets EBUSY (control_parked_limit).
  *
  *
  * Authorization (SO_PEERCRED)
@@ -104,6 +115,10 @@ struct control_server;
 
 /* Connections served at once. */
 #define CONTROL_MAX_CLIENTS 16
+/* Requests parked at once waiting for revalidation cycles
+ * (revalidator/wait, revalidator/purge, upcall/enable-megaflows,
+ * upcall/disable-megaflows); one more is refused with EBUSY. */
+#define CONTROL_MAX_PARKED 8
 /* Captured frames that privd holds for readers after a clearing read that
  * did not fit in one reply (see control-server.c). */
 #define CONTROL_MAX_BACKLOG 4096

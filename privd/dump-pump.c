@@ -71,6 +71,8 @@ struct dump_pump {
     uint32_t max_idle_msec;
     struct flow_limit fl;
     long long test_delay_msec;
+    uint64_t test_delay_cycles; /* Dumps the delay still applies to; 0:
+                                 * every dump. */
 
     enum pump_state state;
     uint64_t dump_seq;          /* Current (or last) dump. */
@@ -130,12 +132,21 @@ dump_pump_create(struct supervisor *sup, size_t dp_index,
     const struct privd_dp *pdp = pump_pdp(p);
     p->seen_policy_generation = pdp ? pdp->policy_generation : 0;
     if (delay) {
-        uint64_t v;
-        if (!str_to_uint(delay, 10, 600000, &v)) {
-            p->test_delay_msec = (long long) v;
-            LOG_WARN("test knob: dumps stretched by %lld ms",
-                     p->test_delay_msec);
+        /* "MS" or "MS,CYCLES". */
+        char *copy = xstrdup(delay);
+        char *comma = strchr(copy, ',');
+        uint64_t v, n = 0;
+        if (comma) {
+            *comma = '\0';
         }
+        if (!str_to_uint(copy, 10, 600000, &v)
+            && (!comma || !str_to_uint(comma + 1, 10, UINT32_MAX, &n))) {
+            p->test_delay_msec = (long long) v;
+            p->test_delay_cycles = n;
+            LOG_WARN("test knob: dumps stretched by %lld ms (%s)",
+                     p->test_delay_msec, n ? comma + 1 : "every dump");
+        }
+        free(copy);
     }
     p->next_dump_msec = time_msec();
 
@@ -182,6 +193,7 @@ void
 dump_pump_set_test_delay(struct dump_pump *p, long long msec)
 {
     p->test_delay_msec = MAX(msec, 0);
+    p->test_delay_cycles = 0;
 }
 
 /* ----- starting a cycle ---------------------------------------------------- */
@@ -482,7 +494,7 @@ pump_finish(struct dump_pump *p, long long now)
             (p->n_waiters - n) * sizeof *p->waiters);
     p->n_waiters -= n - kept;
     for (size_t i = 0; i < n; i++) {
-        if (done[i].target_seq <= p->dump_seq) {
+        if (done[i].target_seq <= p->dump_seq && done[i].cb) {
             done[i].cb(&p->cycle, done[i].aux);
         }
     }
@@ -505,6 +517,9 @@ pump_run_acking(struct dump_pump *p, long long now)
     }
     if (now < p->start_msec + p->test_delay_msec) {
         return;
+    }
+    if (p->test_delay_cycles && !--p->test_delay_cycles) {
+        p->test_delay_msec = 0;
     }
     pump_finish(p, now);
 }
@@ -654,4 +669,15 @@ dump_pump_get_rule_stats(const struct dump_pump *p, uint64_t generation,
         }
     }
     return false;
+}
+
+void
+dump_pump_for_each_rule(const struct dump_pump *p, uint64_t generation,
+                        void (*cb)(uint32_t rule_id, void *aux), void *aux)
+{
+    for (size_t i = 0; i < p->n_credits; i++) {
+        if (p->credits[i].generation == generation) {
+            cb(p->credits[i].rule_id, aux);
+        }
+    }
 }

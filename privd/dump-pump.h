@@ -35,8 +35,9 @@
  * Test knob: with DPIFD_TEST_DUMP_DELAY_MS in privd's environment, each
  * dump is stretched by that many milliseconds (the pump starts waiting for
  * acks no earlier than start + delay), to drive the flow limit down in
- * tests.  Read once at creation; also settable with
- * dump_pump_set_test_delay().
+ * tests.  "MS,N" stretches only the first N dumps (then the limit can
+ * grow back).  Read once at creation; also settable with
+ * dump_pump_set_test_delay() (every dump).
  *
  * Counters: dump_pump_dumps, dump_pump_flows, dump_pump_ring_full,
  * dump_pump_shard_down, dump_pump_worker_lost, dump_pump_bad_ack,
@@ -146,6 +147,12 @@ void dump_pump_get_show(const struct dump_pump *, struct dump_pump_show *);
 bool dump_pump_get_rule_stats(const struct dump_pump *, uint64_t generation,
                               uint32_t rule_id, uint64_t *packets,
                               uint64_t *bytes);
+
+/* Calls 'cb' with the id of every rule of policy 'generation' that got
+ * credits (dump_pump_get_rule_stats() has them), in no particular order. */
+void dump_pump_for_each_rule(const struct dump_pump *, uint64_t generation,
+                             void (*cb)(uint32_t rule_id, void *aux),
+                             void *aux);
 
 /* Test knob (see Overview). */
 void dump_pump_set_test_delay(struct dump_pump *, long long msec);

@@ -31,7 +31,10 @@
  * The poll loop has named slots: the signalfd, every datapath, the control
  * server and the spawner.  Shutdown removes the control socket and the pid
  * file, and closes the datapaths (flows stay in a kernel datapath unless
- * keep-flows-on-exit = no).
+ * keep-flows-on-exit = no).  With keep-flows-on-exit = no the workers first
+ * run one purge cycle on every datapath (privd_purge_at_exit(), at most
+ * PRIVD_EXIT_PURGE_MSEC), so that every flow goes with its final stats
+ * counted and no ukey is left; the flush then removes whatever remains.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -58,6 +61,7 @@
 #include "privd/config.h"
 #include "privd/control-server.h"
 #include "privd/dpif.h"
+#include "privd/dump-pump.h"
 #include "privd/privd.h"
 #include "privd/privdrop.h"
 #include "privd/spawner.h"
@@ -69,6 +73,9 @@ LOG_MODULE(main);
 /* Exit statuses. */
 #define EXIT_CONFIG 1           /* Bad configuration or failed startup. */
 #define EXIT_USAGE 2            /* Bad command line. */
+
+/* Longest wait for the purge cycle at exit (keep-flows-on-exit = no). */
+#define PRIVD_EXIT_PURGE_MSEC 5000
 
 /* One "--datapath" of the command line with the "--port"s and "--rules"
  * that follow it. */
@@ -771,6 +778,67 @@ privd_drop_privileges(const struct privd *privd)
              (unsigned) report.gid);
 }
 
+/* ----- shutdown ---------------------------------------------------------- */
+
+/* dump_pump_done_func of privd_purge_at_exit(): one datapath is done. */
+static void
+privd_exit_purge_done(const struct dump_pump_cycle *cycle, void *n_left_)
+{
+    size_t *n_left = n_left_;
+
+    LOG_INFO("exit: purged %llu flows", (unsigned long long) cycle->n_deleted);
+    (*n_left)--;
+}
+
+/* keep-flows-on-exit = no: one purge cycle on every datapath before the
+ * workers go (see the file comment). */
+static void
+privd_purge_at_exit(struct privd *privd)
+{
+    struct supervisor *sup = privd->supervisor;
+    size_t n_left = 0;
+
+    if (privd->cfg.keep_flows_on_exit || !sup) {
+        return;
+    }
+    for (size_t i = 0; i < privd->n_dps; i++) {
+        struct dump_pump *pump = supervisor_get_dump_pump(sup, i);
+        if (pump) {
+            dump_pump_request(pump, true, privd_exit_purge_done, &n_left);
+            n_left++;
+        }
+    }
+    long long deadline = time_msec() + PRIVD_EXIT_PURGE_MSEC;
+    while (n_left && time_msec() < deadline) {
+        struct poller p;
+
+        for (size_t i = 0; i < privd->n_dps; i++) {
+            dpif_run(privd->dps[i].dpif);
+        }
+        supervisor_run(sup);
+        if (!n_left) {
+            break;
+        }
+        poller_clear(&p);
+        for (size_t i = 0; i < privd->n_dps; i++) {
+            dpif_wait(privd->dps[i].dpif, &p);
+        }
+        supervisor_wait(sup, &p);
+        poller_timer_wait(&p, deadline);
+        poller_block(&p);
+    }
+    if (n_left) {
+        LOG_WARN("exit: %zu datapaths not purged after %d ms; flushing "
+                 "their flows", n_left, PRIVD_EXIT_PURGE_MSEC);
+    }
+    for (size_t i = 0; i < privd->n_dps; i++) {
+        struct dump_pump *pump = supervisor_get_dump_pump(sup, i);
+        if (pump) {
+            dump_pump_cancel(pump, &n_left);
+        }
+    }
+}
+
 /* ----- main -------------------------------------------------------------- */
 
 int
@@ -871,6 +939,7 @@ main(int argc, char *argv[])
     privd_sd_notify("STOPPING=1");
     control_server_destroy(privd.control);
     privd.control = NULL;
+    privd_purge_at_exit(&privd);
     policy_feed_destroy(privd.policy_feed);
     privd.policy_feed = NULL;
     supervisor_destroy(privd.supervisor);

@@ -118,6 +118,8 @@ struct sup_worker {
                                     * not known to be taken, oldest first
                                     * from 'inflight_first'. */
     size_t inflight_first, n_inflight, inflight_allocated;
+    struct sup_counter *gauges; /* Its gauges ("memory": ukeys...), owned. */
+    size_t n_gauges;            /* Entries in 'gauges'. */
 };
 
 /* One datapath's workers and status page. */
@@ -281,6 +283,12 @@ sup_worker_clear_counters(struct sup_worker *w)
     free(w->counters);
     w->counters = NULL;
     w->n_counters = 0;
+    for (size_t i = 0; i < w->n_gauges; i++) {
+        free(w->gauges[i].name);
+    }
+    free(w->gauges);
+    w->gauges = NULL;
+    w->n_gauges = 0;
 }
 
 static void
@@ -739,6 +747,13 @@ sup_counter_name_ok(const char *name)
 static void
 sup_handle_report(struct sup_worker *w, const Dpif__CounterReport *r)
 {
+    for (size_t i = 0; i < r->n_memory; i++) {
+        if (!sup_counter_name_ok(r->memory[i]->name)) {
+            COUNTER_INC(supervisor_bad_report);
+            sup_worker_strike(w, "gauge report with a bad name");
+            return;
+        }
+    }
     for (size_t i = 0; i < r->n_counters; i++) {
         if (!sup_counter_name_ok(r->counters[i]->name)) {
             COUNTER_INC(supervisor_bad_report);
@@ -759,6 +774,12 @@ sup_handle_report(struct sup_worker *w, const Dpif__CounterReport *r)
         w->counters[i].value = r->counters[i]->value;
     }
     w->n_counters = r->n_counters;
+    w->gauges = xcalloc(r->n_memory ? r->n_memory : 1, sizeof *w->gauges);
+    for (size_t i = 0; i < r->n_memory; i++) {
+        w->gauges[i].name = xstrdup(r->memory[i]->name);
+        w->gauges[i].value = r->memory[i]->value;
+    }
+    w->n_gauges = r->n_memory;
 }
 
 /* Announces to the owning revalidator each flow a handler created. */
@@ -1571,4 +1592,38 @@ struct dump_pump *
 supervisor_get_dump_pump(const struct supervisor *sup, size_t dp)
 {
     return dp < sup->n_dps ? sup->dps[dp].pump : NULL;
+}
+
+/* ----- upcall/show -------------------------------------------------------- */
+
+unsigned int
+supervisor_n_workers(const struct supervisor *sup, int role)
+{
+    return (role == WORKER_ROLE_HANDLER ? sup->n_handlers
+            : role == WORKER_ROLE_REVALIDATOR ? sup->n_revalidators : 0);
+}
+
+bool
+supervisor_get_worker_counter(const struct supervisor *sup, size_t dp,
+                              int role, unsigned int index, const char *name,
+                              pid_t *pidp, uint64_t *valuep)
+{
+    *pidp = 0;
+    if (dp >= sup->n_dps || index >= supervisor_n_workers(sup, role)) {
+        return false;
+    }
+    const struct sup_dp *d = &sup->dps[dp];
+    const struct sup_worker *w = (role == WORKER_ROLE_HANDLER
+                                  ? &d->handlers[index]
+                                  : &d->revalidators[index]);
+    *pidp = w->state == SUP_UP ? w->pid : 0;
+    for (size_t i = 0; i < w->n_counters + w->n_gauges; i++) {
+        const struct sup_counter *c = (i < w->n_counters ? &w->counters[i]
+                                       : &w->gauges[i - w->n_counters]);
+        if (!strcmp(c->name, name)) {
+            *valuep = c->value;
+            return true;
+        }
+    }
+    return false;
 }

@@ -67,8 +67,9 @@
  *
  *   reports    Every SUPERVISOR_REPORT_INTERVAL_MSEC, and on
  *              supervisor_request_reports(), each worker is sent a
- *              ReportRequest; its CounterReport replaces the previous one
- *              (names checked: [a-z0-9_], at most IPC_MAX_NAME).
+ *              ReportRequest; its CounterReport (counters and gauges)
+ *              replaces the previous one (names checked: [a-z0-9_], at
+ *              most IPC_MAX_NAME).
  *              supervisor_for_each_counter() sums them by name.
  *
  *   status     One status page per datapath (privd/status-page.h),
@@ -229,5 +230,18 @@ pid_t supervisor_revalidator_pid(const struct supervisor *, size_t dp,
                                  unsigned int shard);
 struct dump_pump *supervisor_get_dump_pump(const struct supervisor *,
                                            size_t dp);
+
+/* Workers as upcall/show lists them: supervisor_n_workers() is the number
+ * of workers of 'role' (WORKER_ROLE_HANDLER or WORKER_ROLE_REVALIDATOR, of
+ * common/worker.h) per datapath.  supervisor_get_worker_counter() stores
+ * in '*pidp' the process of worker 'index' of that role on datapath 'dp'
+ * (0 while it is not up) and returns true with '*valuep' set if its latest
+ * CounterReport has counter or gauge 'name'; false otherwise (also for a worker
+ * that does not exist, with '*pidp' 0). */
+unsigned int supervisor_n_workers(const struct supervisor *, int role);
+bool supervisor_get_worker_counter(const struct supervisor *, size_t dp,
+                                   int role, unsigned int index,
+                                   const char *name, pid_t *pidp,
+                                   uint64_t *valuep);
 
 #endif /* supervisor.h */

@@ -50,6 +50,8 @@ ROOT = os.geteuid() == 0
 #     (they depend on whether the test runs as root)
 #   - values that move by themselves: every counter's value (counters),
 #     rss_bytes (memory/show), every sample value (metrics) -> N
+#   - upcall/show: average, maximum and dump duration -> N, and each
+#     worker row's PID and count (upcalls, keys) -> <pid> <n>
 #   - fdb/show: ages -> <age>, and the rows sorted (the table's bucket
 #     order follows a keyed hash)
 #   - runs of blank characters                   -> one space (column
@@ -80,6 +82,11 @@ def normalize(name, text):
         t = re.sub(r"(?m)^(rss_bytes\s+\S+\s+)[0-9]+$", r"\1N", t)
     if name == "metrics":
         t = re.sub(r"(?m)^([a-z_]+(\{[^}]*\})?) [0-9.e+-]+$", r"\1 N", t)
+    if name == "upcall-show":
+        t = re.sub(r"\(avg [0-9]+\) \(max [0-9]+\)", "(avg N) (max N)", t)
+        t = re.sub(r"(?m)^(  dump duration : )[0-9]+ms$", r"\1Nms", t)
+        t = re.sub(r"(?m)^(\s+[0-9]+)\s+([0-9]+|\(respawning\))\s+"
+                   r"([0-9]+|-)$", r"\1 <pid> <n>", t)
     if name == "dump-flows":
         t = "".join(sorted(t.splitlines(keepends=True)))
     if name == "fdb-show":
