@@ -16,6 +16,8 @@
 #      cookie of the wrong size sends its packets up as action upcalls that
 #      are counted (upcall_bad_cookie, exactly the packets the flow took),
 #      install nothing and forward nothing.
+#   2b. Megaflows disabled (upcall/disable-megaflows): new flows are exact
+#      matches, one per distinct packet header, with no wildcarded field.
 #   3. Rules: a rules file (--rules) reaches the handler; rules/replace at
 #      run time adds a priority-100 rule "udp,tp_dst=80,actions=drop" that
 #      puts tp_dst into the mask of a flow it did not match (dst=22:
@@ -158,6 +160,29 @@ for c in upcall_bad_type upcall_flow_limit_hit upcall_unknown_port \
          supervisor_upcalls_lost_in_flight; do
     [ -n "$(counter $c)" ] || fail "counter $c not reported"
 done
+
+# ----- 2b. megaflows disabled --------------------------------------------------
+
+# Every new flow is an exact match: two packets that differ only in the UDP
+# source port (which "normal" never consults) get two flows, each with no
+# wildcarded field.
+ctl upcall/disable-megaflows >/dev/null || fail "upcall/disable-megaflows"
+C=02:00:00:00:00:0c
+ctl inject --flow "$(udp 4 $C $B 1 53)" br0 p4 >/dev/null
+ctl inject --flow "$(udp 4 $C $B 2 53)" br0 p4 >/dev/null
+exact_flows() { [ "$(ctl dump-flows br0 | grep -c 'in_port(4),eth(')" = 2 ]; }
+wait_for exact_flows || fail "megaflows off: $(ctl dump-flows br0)"
+for sport in 1 2; do
+    LINE=$(ctl dump-flows --more br0 | grep -F "in_port(4),eth(src=$C,dst=$B)" \
+           | grep -F "udp(src=$sport,dst=53)")
+    [ -n "$LINE" ] || fail "megaflows off: no exact flow for port $sport"
+    # No field has a mask: the key part (before the stats) has no "/".
+    KEY=${LINE%%, packets:*}
+    case ${KEY#ufid:*, } in
+    */*) fail "megaflows off: a masked field in $KEY" ;;
+    esac
+done
+ctl upcall/enable-megaflows >/dev/null || fail "upcall/enable-megaflows"
 dpifd_stop
 
 # ----- 3. rules: tp_dst in the mask, VLAN tagging and stripping ------------
