@@ -295,8 +295,9 @@ ctl_pump_of(const struct privd *privd, const struct dpif *dpif)
         return NULL;
     }
     for (size_t i = 0; i < privd->n_dps; i++) {
-        if (privd->dps[i].dpif == dpif) {
-            return supervisor_get_dump_pump(privd->supervisor, i);
+        if (privd->dps[i]->dpif == dpif) {
+            return supervisor_get_dump_pump(privd->supervisor,
+                                            privd->dps[i]);
         }
     }
     return NULL;
@@ -551,7 +552,7 @@ ctl_show(struct control_ctx *ctx, const Dpif__Request *rq, Dpif__Reply *rp)
     } else {
         for (size_t i = 0; i < ctx->privd->n_dps; i++) {
             CTX_APPEND(ctx, out->dps, out->n_dps,
-                       ctl_dp_info(ctx, &ctx->privd->dps[i]));
+                       ctl_dp_info(ctx, ctx->privd->dps[i]));
         }
     }
     rp->result_case = DPIF__REPLY__RESULT_SHOW;
@@ -567,7 +568,7 @@ ctl_dump_dps(struct control_ctx *ctx, const Dpif__Request *rq,
 
     CTX_NEW(ctx, out, dpif__dump_dps_reply__init);
     for (size_t i = 0; i < ctx->privd->n_dps; i++) {
-        const struct dpif *dpif = ctx->privd->dps[i].dpif;
+        const struct dpif *dpif = ctx->privd->dps[i]->dpif;
         Dpif__DpName *n;
         CTX_NEW(ctx, n, dpif__dp_name__init);
         n->name = ctx_strdup(ctx, dpif_name(dpif));
@@ -1221,12 +1222,9 @@ ctl_proc(struct control_ctx *ctx, const struct proc_info *info)
     CTX_NEW(ctx, p, dpif__proc_info__init);
     p->role = ctx_strdup(ctx, info->role);
     p->id = info->id;
-    if (info->dp) {
-        p->dp = ctx_strdup(ctx, info->dp);
-    }
+    p->dp = info->dp ? ctx_strdup(ctx, info->dp) : NULL;
     p->pid = (uint32_t) info->pid;
-    p->state = ctx_strdup(ctx, (info->state ? info->state
-                                : info->pid ? "running" : "down"));
+    p->state = ctx_strdup(ctx, info->state);
     p->has_restarts = true;
     p->restarts = info->restarts;
     if (info->pid) {
@@ -1265,6 +1263,7 @@ ctl_procs(struct control_ctx *ctx, const Dpif__Request *rq, Dpif__Reply *rp)
     struct proc_info self = {
         .role = "privd",
         .pid = getpid(),
+        .state = "running",
         .start_msec = ctx->privd->start_msec,
         .last_exit_reason = "",
     };
@@ -1410,7 +1409,7 @@ ctl_total_flows(const struct privd *privd)
     uint64_t flows = 0;
     for (size_t i = 0; i < privd->n_dps; i++) {
         struct dpif_dp_stats s;
-        if (!dpif_get_dp_stats(privd->dps[i].dpif, &s)) {
+        if (!dpif_get_dp_stats(privd->dps[i]->dpif, &s)) {
             flows += s.n_flows;
         }
     }
@@ -1553,7 +1552,7 @@ ctl_metrics_format(const struct privd *privd, struct ds *s)
                           dp_metrics[m].help);
         for (size_t i = 0; i < privd->n_dps; i++) {
             struct dpif_dp_stats st;
-            const struct dpif *dpif = privd->dps[i].dpif;
+            const struct dpif *dpif = privd->dps[i]->dpif;
             if (dpif_get_dp_stats(dpif, &st)) {
                 continue;
             }
@@ -1569,9 +1568,9 @@ ctl_metrics_format(const struct privd *privd, struct ds *s)
         ctl_metric_family(s, port_metrics[m], "counter",
                           "Per-port packet and byte counters.");
         for (size_t i = 0; i < privd->n_dps; i++) {
-            struct ctl_metric_ports mp = { s, privd->dps[i].dpif,
+            struct ctl_metric_ports mp = { s, privd->dps[i]->dpif,
                                            port_metrics[m] };
-            dpif_port_dump(privd->dps[i].dpif, ctl_metric_port_cb, &mp);
+            dpif_port_dump(privd->dps[i]->dpif, ctl_metric_port_cb, &mp);
         }
     }
 
@@ -1931,7 +1930,7 @@ out:
  * workers run. */
 static int
 ctl_policy_dp(struct control_ctx *ctx, const char *name,
-              struct privd_dp **dpp, size_t *indexp)
+              struct privd_dp **dpp)
 {
     int error = ctl_find_dp(ctx, name, dpp);
     if (error) {
@@ -1941,7 +1940,6 @@ ctl_policy_dp(struct control_ctx *ctx, const char *name,
         return errbuf_set(&ctx->eb, EOPNOTSUPP, "no forwarding policy: "
                           "dpifd runs without workers");
     }
-    *indexp = (size_t) (*dpp - ctx->privd->dps);
     return 0;
 }
 
@@ -1967,16 +1965,16 @@ ctl_rules_show(struct control_ctx *ctx, const Dpif__Request *rq,
     const char *rules;
     struct privd_dp *dp;
     uint64_t generation;
-    size_t index = 0, n_rules;
+    size_t n_rules;
     char *text;
 
-    int error = ctl_policy_dp(ctx, rq->rules_show->dp, &dp, &index);
+    int error = ctl_policy_dp(ctx, rq->rules_show->dp, &dp);
     if (!error) {
-        error = policy_feed_get_rules(ctx->privd->policy_feed, index, &rules,
+        error = policy_feed_get_rules(ctx->privd->policy_feed, dp, &rules,
                                       &generation, &ctx->eb);
     }
     if (!error) {
-        error = policy_feed_format_rules(ctx->privd->policy_feed, index,
+        error = policy_feed_format_rules(ctx->privd->policy_feed, dp,
                                          &text, &n_rules, &ctx->eb);
     }
     if (error) {
@@ -2001,11 +1999,11 @@ ctl_rules_show(struct control_ctx *ctx, const Dpif__Request *rq,
     return 0;
 }
 
-/* Makes 'text' the rules of 'dp' (index 'index'): parsed (all or
+/* Makes 'text' the rules of 'dp': parsed (all or
  * nothing), saved to the datapath's rules file when it has one (a failed
  * save changes nothing), then handed to the workers.  Fills 'out'. */
 static int
-ctl_rules_commit(struct control_ctx *ctx, struct privd_dp *dp, size_t index,
+ctl_rules_commit(struct control_ctx *ctx, struct privd_dp *dp,
                  const char *text, size_t len, const char *source,
                  uint64_t n_rules, Dpif__RulesChangeReply *out)
 {
@@ -2027,9 +2025,9 @@ ctl_rules_commit(struct control_ctx *ctx, struct privd_dp *dp, size_t index,
         }
         out->rules_file = ctx_strdup(ctx, dp->rules_file);
     }
-    error = policy_feed_set_rules(feed, index, text, len, source, &ctx->eb);
+    error = policy_feed_set_rules(feed, dp, text, len, source, &ctx->eb);
     if (!error) {
-        error = policy_feed_get_rules(feed, index, &unused, &generation,
+        error = policy_feed_get_rules(feed, dp, &unused, &generation,
                                       &ctx->eb);
     }
     if (error) {
@@ -2049,14 +2047,13 @@ ctl_rules_add(struct control_ctx *ctx, const Dpif__Request *rq,
     struct privd_dp *dp;
     uint64_t generation;
     const char *rules;
-    size_t index = 0;
 
-    int error = ctl_policy_dp(ctx, r->dp, &dp, &index);
+    int error = ctl_policy_dp(ctx, r->dp, &dp);
     if (!error) {
         error = ctl_check_rules_text(ctx, "text", r->text);
     }
     if (!error) {
-        error = policy_feed_get_rules(ctx->privd->policy_feed, index, &rules,
+        error = policy_feed_get_rules(ctx->privd->policy_feed, dp, &rules,
                                       &generation, &ctx->eb);
     }
     if (error) {
@@ -2087,7 +2084,7 @@ ctl_rules_add(struct control_ctx *ctx, const Dpif__Request *rq,
 
     Dpif__RulesChangeReply *out;
     CTX_NEW(ctx, out, dpif__rules_change_reply__init);
-    error = ctl_rules_commit(ctx, dp, index, all, len, "rules", n_added, out);
+    error = ctl_rules_commit(ctx, dp, all, len, "rules", n_added, out);
     if (error) {
         return error;
     }
@@ -2119,14 +2116,13 @@ ctl_rules_del(struct control_ctx *ctx, const Dpif__Request *rq,
     struct privd_dp *dp;
     uint64_t generation;
     const char *rules;
-    size_t index = 0;
 
-    int error = ctl_policy_dp(ctx, r->dp, &dp, &index);
+    int error = ctl_policy_dp(ctx, r->dp, &dp);
     if (!error) {
         error = ctl_check_rules_text(ctx, "match", r->match);
     }
     if (!error) {
-        error = policy_feed_get_rules(ctx->privd->policy_feed, index, &rules,
+        error = policy_feed_get_rules(ctx->privd->policy_feed, dp, &rules,
                                       &generation, &ctx->eb);
     }
     if (error) {
@@ -2145,7 +2141,7 @@ ctl_rules_del(struct control_ctx *ctx, const Dpif__Request *rq,
             return error;
         }
     }
-    table = policy_feed_get_table(ctx->privd->policy_feed, index);
+    table = policy_feed_get_table(ctx->privd->policy_feed, dp);
 
     /* Drop the source lines of the selected rules: the rest of the text,
      * comments included, stays as the operator wrote it. */
@@ -2184,7 +2180,7 @@ ctl_rules_del(struct control_ctx *ctx, const Dpif__Request *rq,
             out->rules_file = ctx_strdup(ctx, dp->rules_file);
         }
     } else {
-        error = ctl_rules_commit(ctx, dp, index, left, strlen(left), "rules",
+        error = ctl_rules_commit(ctx, dp, left, strlen(left), "rules",
                                  n_deleted, out);
         if (error) {
             return error;
@@ -2202,9 +2198,8 @@ ctl_rules_replace(struct control_ctx *ctx, const Dpif__Request *rq,
     const Dpif__RulesReplaceRequest *r = rq->rules_replace;
     struct policy_table *table;
     struct privd_dp *dp;
-    size_t index = 0;
 
-    int error = ctl_policy_dp(ctx, r->dp, &dp, &index);
+    int error = ctl_policy_dp(ctx, r->dp, &dp);
     if (!error) {
         error = ctl_check_rules_text(ctx, "text", r->text);
     }
@@ -2232,7 +2227,7 @@ ctl_rules_replace(struct control_ctx *ctx, const Dpif__Request *rq,
 
     Dpif__RulesChangeReply *out;
     CTX_NEW(ctx, out, dpif__rules_change_reply__init);
-    error = ctl_rules_commit(ctx, dp, index, r->text, len, "rules", n_rules,
+    error = ctl_rules_commit(ctx, dp, r->text, len, "rules", n_rules,
                              out);
     if (error) {
         return error;
@@ -2247,15 +2242,14 @@ static int
 ctl_fdb_dp(struct control_ctx *ctx, const char *name, struct privd_dp **dpp,
            struct mac_table **macsp)
 {
-    size_t index = 0;
-    int error = ctl_policy_dp(ctx, name, dpp, &index);
+    int error = ctl_policy_dp(ctx, name, dpp);
     if (error) {
         return error;
     }
-    *macsp = policy_feed_get_mac_table(ctx->privd->policy_feed, index);
+    *macsp = policy_feed_get_mac_table(ctx->privd->policy_feed, *dpp);
     if (!*macsp) {
-        return errbuf_set(&ctx->eb, EOPNOTSUPP, "%s was added at run time: "
-                          "it has no MAC learning table", name);
+        return errbuf_set(&ctx->eb, EOPNOTSUPP, "%s has no MAC learning "
+                          "table", name);
     }
     return 0;
 }
@@ -2352,8 +2346,8 @@ ctl_check_workers(struct control_ctx *ctx)
 /* One WorkerInfo for upcall/show: 'counter' from the worker's latest
  * CounterReport is its count. */
 static Dpif__WorkerInfo *
-ctl_worker_info(struct control_ctx *ctx, size_t dp, int role,
-                unsigned int index, const char *counter)
+ctl_worker_info(struct control_ctx *ctx, const struct privd_dp *dp,
+                int role, unsigned int index, const char *counter)
 {
     Dpif__WorkerInfo *w;
     pid_t pid;
@@ -2380,7 +2374,7 @@ ctl_upcall_show(struct control_ctx *ctx, const Dpif__Request *rq,
     (void) rq;
     CTX_NEW(ctx, out, dpif__upcall_show_reply__init);
     for (size_t i = 0; i < privd->n_dps && i < IPC_MAX_DATAPATHS; i++) {
-        const struct dpif *dpif = privd->dps[i].dpif;
+        const struct dpif *dpif = privd->dps[i]->dpif;
         struct dump_pump *pump = ctl_pump_of(privd, dpif);
         struct dpif_dp_stats stats;
         Dpif__DpUpcallInfo *d;
@@ -2406,13 +2400,15 @@ ctl_upcall_show(struct control_ctx *ctx, const Dpif__Request *rq,
                 sup, WORKER_ROLE_REVALIDATOR);
             for (unsigned int j = 0; j < n_handlers; j++) {
                 CTX_APPEND(ctx, d->handlers, d->n_handlers,
-                           ctl_worker_info(ctx, i, WORKER_ROLE_HANDLER, j,
+                           ctl_worker_info(ctx, privd->dps[i],
+                                           WORKER_ROLE_HANDLER, j,
                                            "handler_upcalls_received"));
             }
             for (unsigned int j = 0; j < n_revalidators; j++) {
                 CTX_APPEND(ctx, d->revalidators, d->n_revalidators,
-                           ctl_worker_info(ctx, i, WORKER_ROLE_REVALIDATOR,
-                                           j, "ukeys"));
+                           ctl_worker_info(ctx, privd->dps[i],
+                                           WORKER_ROLE_REVALIDATOR, j,
+                                           "ukeys"));
             }
         } else {
             struct flow_limit fl;
@@ -2452,7 +2448,7 @@ ctl_set_flow_limit(struct control_ctx *ctx, const Dpif__Request *rq,
         return error;
     }
     for (size_t i = 0; i < privd->n_dps; i++) {
-        struct dump_pump *pump = ctl_pump_of(privd, privd->dps[i].dpif);
+        struct dump_pump *pump = ctl_pump_of(privd, privd->dps[i]->dpif);
         if (pump) {
             dump_pump_set_flow_limit(pump, limit);
         }
@@ -2607,7 +2603,7 @@ ctl_park_begin(struct control_ctx *ctx, Dpif__Reply__ResultCase result,
     park->n_dps = 0;
     for (size_t i = 0; i < ctx->privd->n_dps && i < CONTROL_PARK_MAX_DPS;
          i++) {
-        const struct dpif *dpif = ctx->privd->dps[i].dpif;
+        const struct dpif *dpif = ctx->privd->dps[i]->dpif;
         if (ctl_pump_of(ctx->privd, dpif)) {
             park->dps[park->n_dps++] = (struct control_park_dp) {
                 .conn = ctx->conn, .dpif = dpif, .done = false,
@@ -2777,7 +2773,7 @@ ctl_metrics_revalidation(const struct privd *privd, struct ds *s)
         ctl_metric_family(s, metrics[m].name, metrics[m].type,
                           metrics[m].help);
         for (size_t i = 0; i < privd->n_dps; i++) {
-            const struct privd_dp *dp = &privd->dps[i];
+            const struct privd_dp *dp = privd->dps[i];
             const struct dump_pump *pump = ctl_pump_of(privd, dp->dpif);
             struct dump_pump_show show;
 

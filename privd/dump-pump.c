@@ -60,11 +60,9 @@ struct pump_credit {
 
 struct dump_pump {
     struct supervisor *sup;     /* Borrowed. */
-    size_t dp_index;
-    struct privd *privd;        /* Borrowed. */
-    struct dpif *dpif;          /* The datapath (owned by privd): its
-                                 * privd_dp is looked up by it each time,
-                                 * since add-dp and del-dp move the array. */
+    const struct privd_dp *pdp; /* The datapath (borrowed: its pump is
+                                 * destroyed before privd closes it). */
+    struct dpif *dpif;          /* pdp->dpif. */
     struct status_page *status; /* Borrowed. */
     const struct mac_table *macs; /* Borrowed; NULL for none. */
     unsigned int n_shards;
@@ -98,21 +96,8 @@ struct dump_pump {
     size_t n_credits, credits_cap;
 };
 
-/* The privd_dp of the pump's datapath, or NULL once it is gone. */
-static const struct privd_dp *
-pump_pdp(const struct dump_pump *p)
-{
-    for (size_t i = 0; i < p->privd->n_dps; i++) {
-        if (p->privd->dps[i].dpif == p->dpif) {
-            return &p->privd->dps[i];
-        }
-    }
-    return NULL;
-}
-
 struct dump_pump *
-dump_pump_create(struct supervisor *sup, size_t dp_index,
-                 struct privd *privd, struct dpif *dpif,
+dump_pump_create(struct supervisor *sup, const struct privd_dp *pdp,
                  struct status_page *status,
                  unsigned int n_shards, uint32_t flow_limit,
                  uint32_t max_idle_msec)
@@ -121,16 +106,14 @@ dump_pump_create(struct supervisor *sup, size_t dp_index,
     const char *delay = getenv("DPIFD_TEST_DUMP_DELAY_MS");
 
     p->sup = sup;
-    p->dp_index = dp_index;
-    p->privd = privd;
-    p->dpif = dpif;
+    p->pdp = pdp;
+    p->dpif = pdp->dpif;
     p->status = status;
     p->n_shards = n_shards ? n_shards : 1;
     p->max_idle_msec = max_idle_msec ? max_idle_msec : 10000;
     flow_limit_init(&p->fl, flow_limit);
     p->shards = xcalloc(p->n_shards, sizeof *p->shards);
-    const struct privd_dp *pdp = pump_pdp(p);
-    p->seen_policy_generation = pdp ? pdp->policy_generation : 0;
+    p->seen_policy_generation = pdp->policy_generation;
     if (delay) {
         /* "MS" or "MS,CYCLES". */
         char *copy = xstrdup(delay);
@@ -201,11 +184,10 @@ dump_pump_set_test_delay(struct dump_pump *p, long long msec)
 static bool
 pump_inputs_changed(struct dump_pump *p)
 {
-    const struct privd_dp *pdp = pump_pdp(p);
     bool changed = false;
 
-    if (pdp && pdp->policy_generation != p->seen_policy_generation) {
-        p->seen_policy_generation = pdp->policy_generation;
+    if (p->pdp->policy_generation != p->seen_policy_generation) {
+        p->seen_policy_generation = p->pdp->policy_generation;
         changed = true;
     }
     if (p->macs) {
@@ -235,7 +217,7 @@ pump_start(struct dump_pump *p, long long now)
     p->cycle.dump_seq = p->dump_seq;
     p->cycle.purge = p->purging;
     for (unsigned int i = 0; i < p->n_shards; i++) {
-        p->shards[i].pid = supervisor_revalidator_pid(p->sup, p->dp_index, i);
+        p->shards[i].pid = supervisor_revalidator_pid(p->sup, p->pdp, i);
         p->shards[i].acked = !p->shards[i].pid;
         p->shards[i].sent = false;
         if (!p->shards[i].pid) {
@@ -291,12 +273,12 @@ pump_send(struct dump_pump *p, unsigned int i, const Dpif__DumpShard *msg)
     if (sh->acked) {
         return true;
     }
-    if (supervisor_revalidator_pid(p->sup, p->dp_index, i) != sh->pid) {
+    if (supervisor_revalidator_pid(p->sup, p->pdp, i) != sh->pid) {
         COUNTER_INC(dump_pump_worker_lost);
         sh->acked = true;
         return true;
     }
-    int error = supervisor_send_dump(p->sup, p->dp_index, i, msg);
+    int error = supervisor_send_dump(p->sup, p->pdp, i, msg);
     if (error == ENOBUFS) {
         COUNTER_INC(dump_pump_ring_full);
         return false;
@@ -507,7 +489,7 @@ pump_run_acking(struct dump_pump *p, long long now)
     for (unsigned int i = 0; i < p->n_shards; i++) {
         struct pump_shard *sh = &p->shards[i];
         if (!sh->acked
-            && supervisor_revalidator_pid(p->sup, p->dp_index, i) != sh->pid) {
+            && supervisor_revalidator_pid(p->sup, p->pdp, i) != sh->pid) {
             COUNTER_INC(dump_pump_worker_lost);
             sh->acked = true;
         }
@@ -529,10 +511,6 @@ dump_pump_run(struct dump_pump *p)
 {
     long long now = time_msec();
 
-    if (!pump_pdp(p)) {
-        /* The datapath is being deleted: nothing to dump. */
-        return;
-    }
     if (p->state == PUMP_IDLE) {
         bool changed = pump_inputs_changed(p);
         if (changed || p->purge_requested || now >= p->next_dump_msec) {

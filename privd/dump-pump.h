@@ -45,7 +45,8 @@
  *
  * Ownership: the pump belongs to the supervisor (one per datapath), which
  * creates, runs, waits on and destroys it and hands it the DumpAcks.  It
- * borrows privd, the datapath, the status page and the MAC table mapping.
+ * borrows the datapath (its privd_dp), the status page and the MAC table
+ * mapping.
  * Single-threaded.
  */
 #ifndef PRIVD_DUMP_PUMP_H
@@ -61,8 +62,7 @@
 
 struct mac_table;
 struct poller;
-struct dpif;
-struct privd;
+struct privd_dp;
 struct status_page;
 struct supervisor;
 
@@ -97,12 +97,12 @@ struct dump_pump_show {
 
 struct dump_pump;
 
-/* Creates the pump of datapath 'dp_index' ('dpif' of 'privd'), whose
- * revalidators (n_shards of them) the supervisor 'sup' runs and whose
- * status page is 'status'.  'flow_limit' and 'max_idle_msec' come from the
- * configuration. */
-struct dump_pump *dump_pump_create(struct supervisor *sup, size_t dp_index,
-                                   struct privd *privd, struct dpif *dpif,
+/* Creates the pump of datapath 'pdp' (borrowed: destroy the pump before
+ * privd closes it), whose revalidators (n_shards of them) the supervisor
+ * 'sup' runs and whose status page is 'status'.  'flow_limit' and
+ * 'max_idle_msec' come from the configuration. */
+struct dump_pump *dump_pump_create(struct supervisor *sup,
+                                   const struct privd_dp *pdp,
                                    struct status_page *status,
                                    unsigned int n_shards,
                                    uint32_t flow_limit,

@@ -720,7 +720,7 @@ privd_start_spawner(struct privd *privd)
     struct spawner_config sc = {
         .handler_path = handler,
         .revalidator_path = revalidator,
-        .max_worker_id = CONFIG_MAX_WORKERS,
+        .max_worker_id = SUPERVISOR_MAX_WORKER_ID,
     };
     /* Workers chroot into the directory they start in, which they inherit
      * from here through the spawner: the empty root when we are root. */
@@ -802,7 +802,7 @@ privd_purge_at_exit(struct privd *privd)
         return;
     }
     for (size_t i = 0; i < privd->n_dps; i++) {
-        struct dump_pump *pump = supervisor_get_dump_pump(sup, i);
+        struct dump_pump *pump = supervisor_get_dump_pump(sup, privd->dps[i]);
         if (pump) {
             dump_pump_request(pump, true, privd_exit_purge_done, &n_left);
             n_left++;
@@ -813,7 +813,7 @@ privd_purge_at_exit(struct privd *privd)
         struct poller p;
 
         for (size_t i = 0; i < privd->n_dps; i++) {
-            dpif_run(privd->dps[i].dpif);
+            dpif_run(privd->dps[i]->dpif);
         }
         supervisor_run(sup);
         if (!n_left) {
@@ -821,7 +821,7 @@ privd_purge_at_exit(struct privd *privd)
         }
         poller_clear(&p);
         for (size_t i = 0; i < privd->n_dps; i++) {
-            dpif_wait(privd->dps[i].dpif, &p);
+            dpif_wait(privd->dps[i]->dpif, &p);
         }
         supervisor_wait(sup, &p);
         poller_timer_wait(&p, deadline);
@@ -832,7 +832,7 @@ privd_purge_at_exit(struct privd *privd)
                  "their flows", n_left, PRIVD_EXIT_PURGE_MSEC);
     }
     for (size_t i = 0; i < privd->n_dps; i++) {
-        struct dump_pump *pump = supervisor_get_dump_pump(sup, i);
+        struct dump_pump *pump = supervisor_get_dump_pump(sup, privd->dps[i]);
         if (pump) {
             dump_pump_cancel(pump, &n_left);
         }
@@ -912,7 +912,7 @@ main(int argc, char *argv[])
             privd_sd_notify("READY=1");
         }
         for (size_t i = 0; i < privd.n_dps; i++) {
-            dpif_run(privd.dps[i].dpif);
+            dpif_run(privd.dps[i]->dpif);
         }
         control_server_run(privd.control);
         if (privd.supervisor) {
@@ -926,7 +926,7 @@ main(int argc, char *argv[])
         poller_clear(&p);
         poller_fd_wait(&p, signal_fd, POLLIN);
         for (size_t i = 0; i < privd.n_dps; i++) {
-            dpif_wait(privd.dps[i].dpif, &p);
+            dpif_wait(privd.dps[i]->dpif, &p);
         }
         control_server_wait(privd.control, &p);
         if (privd.supervisor) {

@@ -40,6 +40,7 @@ COUNTER_DEFINE(policy_feed_rules_save_failed);
 
 /* One datapath's inputs. */
 struct feed_dp {
+    struct privd_dp *pdp;       /* The datapath (borrowed). */
     int mac_fd;                 /* MAC table memfd, owned. */
     struct mac_table *macs;     /* privd's mapping (kept for its size). */
     char *rules;                /* Current rule text, owned (NUL-ended). */
@@ -49,14 +50,13 @@ struct feed_dp {
                                  * 'rules' (later ones only changed the
                                  * ports: rule ids stay valid). */
     uint32_t *ports;            /* Port numbers sent last, sorted, owned. */
-    size_t n_ports;
+    size_t n_ports;             /* Number of 'ports'. */
 };
 
 struct policy_feed {
-    struct privd *privd;        /* Borrowed. */
     struct supervisor *sup;     /* Borrowed. */
-    struct feed_dp *dps;        /* One per privd datapath. */
-    size_t n_dps;
+    struct feed_dp **dps;       /* One per privd datapath, owned. */
+    size_t n_dps;               /* Number of 'dps'. */
     long long next_poll;        /* time_msec() of the next port poll. */
 };
 
@@ -85,12 +85,11 @@ feed_cmp_port(const void *a_, const void *b_)
     return a < b ? -1 : a > b;
 }
 
-/* Sends datapath 'i''s rules and ports with the next generation. */
+/* Sends 'd''s rules and ports with the next generation. */
 static void
-feed_publish(struct policy_feed *feed, size_t i)
+feed_publish(struct policy_feed *feed, struct feed_dp *d)
 {
-    struct privd_dp *pdp = &feed->privd->dps[i];
-    struct feed_dp *d = &feed->dps[i];
+    struct privd_dp *pdp = d->pdp;
     Dpif__PolicyUpdate u = DPIF__POLICY_UPDATE__INIT;
 
     pdp->policy_generation++;
@@ -98,7 +97,7 @@ feed_publish(struct policy_feed *feed, size_t i)
     u.rules_text = d->rules;
     u.ports = d->ports;
     u.n_ports = MIN(d->n_ports, (size_t) IPC_MAX_PORTS);
-    if (supervisor_set_policy(feed->sup, i, &u)) {
+    if (supervisor_set_policy(feed->sup, pdp, &u)) {
         LOG_ERR("%s: cannot hand the policy to the supervisor",
                 dpif_name(pdp->dpif));
         return;
@@ -108,14 +107,13 @@ feed_publish(struct policy_feed *feed, size_t i)
              dpif_name(pdp->dpif), u.generation, d->n_ports);
 }
 
-/* Re-reads datapath 'i''s ports.  Returns true if they changed. */
+/* Re-reads 'd''s ports.  Returns true if they changed. */
 static bool
-feed_refresh_ports(struct policy_feed *feed, size_t i)
+feed_refresh_ports(struct feed_dp *d)
 {
-    struct feed_dp *d = &feed->dps[i];
     struct feed_ports fp = { NULL, 0, 0 };
 
-    dpif_port_dump(feed->privd->dps[i].dpif, feed_collect_port, &fp);
+    dpif_port_dump(d->pdp->dpif, feed_collect_port, &fp);
     if (fp.n) {
         qsort(fp.ports, fp.n, sizeof *fp.ports, feed_cmp_port);
     }
@@ -167,19 +165,19 @@ feed_read_file(const char *path, char **textp, size_t *lenp,
     return 0;
 }
 
-/* Packets and bytes the revalidators credited to rule 'rule_id' of
- * datapath 'i''s current table (privd/dump-pump.h keeps them per policy
- * generation; every generation since the table was set numbers its rules
- * the same way, only the ports changed), added to '*packets' and
- * '*bytes'. */
+/* Packets and bytes the revalidators credited to rule 'rule_id' of 'd''s
+ * current table (privd/dump-pump.h keeps them per policy generation; every
+ * generation since the table was set numbers its rules the same way, only
+ * the ports changed), added to '*packets' and '*bytes'. */
 static void
-feed_add_pump_stats(const struct policy_feed *feed, size_t i,
+feed_add_pump_stats(const struct policy_feed *feed, const struct feed_dp *d,
                     uint32_t rule_id, uint64_t *packets, uint64_t *bytes)
 {
-    const struct dump_pump *pump = supervisor_get_dump_pump(feed->sup, i);
-    uint64_t last = feed->privd->dps[i].policy_generation;
+    const struct dump_pump *pump = supervisor_get_dump_pump(feed->sup,
+                                                            d->pdp);
+    uint64_t last = d->pdp->policy_generation;
 
-    for (uint64_t g = feed->dps[i].rules_generation; pump && g <= last; g++) {
+    for (uint64_t g = d->rules_generation; pump && g <= last; g++) {
         uint64_t p, b;
         if (dump_pump_get_rule_stats(pump, g, rule_id, &p, &b)) {
             *packets += p;
@@ -188,21 +186,21 @@ feed_add_pump_stats(const struct policy_feed *feed, size_t i,
     }
 }
 
-/* Folds what the revalidators credited into datapath 'i''s table, before
- * the table is replaced. */
+/* Folds what the revalidators credited into 'd''s table, before the table
+ * is replaced. */
 static void
-feed_fold_pump_stats(const struct policy_feed *feed, size_t i)
+feed_fold_pump_stats(const struct policy_feed *feed, struct feed_dp *d)
 {
-    struct policy_table *t = feed->dps[i].table;
+    struct policy_table *t = d->table;
 
     if (!t) {
         return;
     }
     for (size_t r = 0; r < t->n_rules; r++) {
-        feed_add_pump_stats(feed, i, t->rules[r].id, &t->rules[r].n_packets,
+        feed_add_pump_stats(feed, d, t->rules[r].id, &t->rules[r].n_packets,
                             &t->rules[r].n_bytes);
     }
-    feed_add_pump_stats(feed, i, POLICY_RULE_DEFAULT, &t->default_packets,
+    feed_add_pump_stats(feed, d, POLICY_RULE_DEFAULT, &t->default_packets,
                         &t->default_bytes);
 }
 
@@ -235,10 +233,11 @@ feed_carry_counters(const struct policy_table *old, struct policy_table *new)
     free(taken);
 }
 
-/* Checks 'text' and makes it datapath 'i''s rules, without publishing. */
+/* Checks 'text' and makes it 'd''s rules, without publishing. */
 static int
-feed_take_rules(struct policy_feed *feed, size_t i, const char *text,
-                size_t len, const char *source, struct errbuf *eb)
+feed_take_rules(struct policy_feed *feed, struct feed_dp *d,
+                const char *text, size_t len, const char *source,
+                struct errbuf *eb)
 {
     struct policy_table *table;
 
@@ -252,12 +251,11 @@ feed_take_rules(struct policy_feed *feed, size_t i, const char *text,
         COUNTER_INC(policy_feed_rules_rejected);
         return error;
     }
-    struct feed_dp *d = &feed->dps[i];
-    feed_fold_pump_stats(feed, i);
+    feed_fold_pump_stats(feed, d);
     feed_carry_counters(d->table, table);
     policy_table_destroy(d->table);
     d->table = table;
-    d->rules_generation = feed->privd->dps[i].policy_generation + 1;
+    d->rules_generation = d->pdp->policy_generation + 1;
     char *copy = xmalloc(len + 1);
     memcpy(copy, text, len);
     copy[len] = '\0';
@@ -266,59 +264,114 @@ feed_take_rules(struct policy_feed *feed, size_t i, const char *text,
     return 0;
 }
 
+/* Makes 'd''s rules those of its rules file, or none without one, without
+ * publishing. */
+static int
+feed_load_rules(struct policy_feed *feed, struct feed_dp *d,
+                struct errbuf *eb)
+{
+    const char *path = d->pdp->rules_file;
+    char *text = NULL;
+    size_t len = 0;
+
+    if (!path) {
+        return feed_take_rules(feed, d, "", 0, "rules", eb);
+    }
+    int error = feed_read_file(path, &text, &len, eb);
+    if (!error) {
+        error = feed_take_rules(feed, d, text, len, path, eb);
+        free(text);
+    }
+    return error;
+}
+
+static void
+feed_dp_destroy(struct policy_feed *feed, struct feed_dp *d)
+{
+    supervisor_set_mac_table(feed->sup, d->pdp, -1, 0);
+    mac_table_close(d->macs);
+    if (d->mac_fd >= 0) {
+        close(d->mac_fd);
+    }
+    free(d->rules);
+    policy_table_destroy(d->table);
+    free(d->ports);
+    free(d);
+}
+
+/* The feed's record of 'pdp', or NULL with the reason in 'eb'. */
+static struct feed_dp *
+feed_get_dp(const struct policy_feed *feed, const struct privd_dp *pdp,
+            struct errbuf *eb)
+{
+    for (size_t i = 0; i < feed->n_dps; i++) {
+        if (feed->dps[i]->pdp == pdp) {
+            return feed->dps[i];
+        }
+    }
+    errbuf_set(eb, EOPNOTSUPP, "%s has no forwarding policy",
+               dpif_name(pdp->dpif));
+    return NULL;
+}
+
+int
+policy_feed_add_dp(struct policy_feed *feed, struct privd_dp *pdp,
+                   struct errbuf *eb)
+{
+    struct feed_dp *d = xzalloc(sizeof *d);
+    struct stat st;
+
+    d->pdp = pdp;
+    d->mac_fd = -1;
+    int error = mac_table_create(0, 0, &d->mac_fd, &d->macs, eb);
+    if (!error && fstat(d->mac_fd, &st)) {
+        error = errbuf_set(eb, errno, "MAC table: %s", strerror(errno));
+    }
+    if (!error) {
+        supervisor_set_mac_table(feed->sup, pdp, d->mac_fd,
+                                 (uint64_t) st.st_size);
+        error = feed_load_rules(feed, d, eb);
+    }
+    if (error) {
+        errbuf_prefix(eb, "%s: ", dpif_name(pdp->dpif));
+        feed_dp_destroy(feed, d);
+        return error;
+    }
+    feed->dps = xrealloc(feed->dps, (feed->n_dps + 1) * sizeof *feed->dps);
+    feed->dps[feed->n_dps++] = d;
+    feed_refresh_ports(d);
+    feed_publish(feed, d);
+    return 0;
+}
+
+void
+policy_feed_remove_dp(struct policy_feed *feed, struct privd_dp *pdp)
+{
+    for (size_t i = 0; i < feed->n_dps; i++) {
+        if (feed->dps[i]->pdp == pdp) {
+            struct feed_dp *d = feed->dps[i];
+            memmove(&feed->dps[i], &feed->dps[i + 1],
+                    (feed->n_dps - i - 1) * sizeof *feed->dps);
+            feed->n_dps--;
+            feed_dp_destroy(feed, d);
+            return;
+        }
+    }
+}
+
 int
 policy_feed_create(struct privd *privd, struct supervisor *sup,
                    struct policy_feed **feedp, struct errbuf *eb)
 {
     struct policy_feed *feed = xzalloc(sizeof *feed);
-    int error = 0;
 
-    feed->privd = privd;
     feed->sup = sup;
-    feed->dps = xcalloc(privd->n_dps ? privd->n_dps : 1, sizeof *feed->dps);
     for (size_t i = 0; i < privd->n_dps; i++) {
-        feed->dps[i].mac_fd = -1;
-    }
-    feed->n_dps = privd->n_dps;
-    for (size_t i = 0; !error && i < privd->n_dps; i++) {
-        struct privd_dp *pdp = &privd->dps[i];
-        struct feed_dp *d = &feed->dps[i];
-        struct stat st;
-
-        error = mac_table_create(0, 0, &d->mac_fd, &d->macs, eb);
-        if (!error && fstat(d->mac_fd, &st)) {
-            error = errbuf_set(eb, errno, "MAC table: %s", strerror(errno));
-        }
+        int error = policy_feed_add_dp(feed, privd->dps[i], eb);
         if (error) {
-            errbuf_prefix(eb, "%s: ", dpif_name(pdp->dpif));
-            break;
+            policy_feed_destroy(feed);
+            return error;
         }
-        supervisor_set_mac_table(sup, i, d->mac_fd, (uint64_t) st.st_size);
-
-        if (pdp->rules_file) {
-            char *text = NULL;
-            size_t len = 0;
-            error = feed_read_file(pdp->rules_file, &text, &len, eb);
-            if (!error) {
-                error = feed_take_rules(feed, i, text, len, pdp->rules_file,
-                                        eb);
-                free(text);
-            }
-            if (error) {
-                break;
-            }
-        } else {
-            error = feed_take_rules(feed, i, "", 0, "rules", eb);
-            if (error) {
-                break;
-            }
-        }
-        feed_refresh_ports(feed, i);
-        feed_publish(feed, i);
-    }
-    if (error) {
-        policy_feed_destroy(feed);
-        return error;
     }
     feed->next_poll = time_msec() + POLICY_FEED_PORT_POLL_MSEC;
     *feedp = feed;
@@ -332,15 +385,7 @@ policy_feed_destroy(struct policy_feed *feed)
         return;
     }
     for (size_t i = 0; i < feed->n_dps; i++) {
-        struct feed_dp *d = &feed->dps[i];
-        supervisor_set_mac_table(feed->sup, i, -1, 0);
-        mac_table_close(d->macs);
-        if (d->mac_fd >= 0) {
-            close(d->mac_fd);
-        }
-        free(d->rules);
-        policy_table_destroy(d->table);
-        free(d->ports);
+        feed_dp_destroy(feed, feed->dps[i]);
     }
     free(feed->dps);
     free(feed);
@@ -358,13 +403,10 @@ void
 policy_feed_refresh_ports(struct policy_feed *feed)
 {
     feed->next_poll = time_msec() + POLICY_FEED_PORT_POLL_MSEC;
-    /* Datapaths opened later (dpifctl add-dp) are not the feed's, nor the
-     * supervisor's; one closed since leaves the array shorter. */
-    size_t n = MIN(feed->n_dps, feed->privd->n_dps);
-    for (size_t i = 0; i < n; i++) {
-        if (feed_refresh_ports(feed, i)) {
+    for (size_t i = 0; i < feed->n_dps; i++) {
+        if (feed_refresh_ports(feed->dps[i])) {
             COUNTER_INC(policy_feed_port_changes);
-            feed_publish(feed, i);
+            feed_publish(feed, feed->dps[i]);
         }
     }
 }
@@ -376,52 +418,56 @@ policy_feed_wait(struct policy_feed *feed, struct poller *p)
 }
 
 int
-policy_feed_set_rules(struct policy_feed *feed, size_t dp, const char *text,
-                      size_t len, const char *source, struct errbuf *eb)
+policy_feed_set_rules(struct policy_feed *feed, const struct privd_dp *pdp,
+                      const char *text, size_t len, const char *source,
+                      struct errbuf *eb)
 {
-    if (dp >= feed->n_dps) {
-        return errbuf_set(eb, EINVAL, "no datapath %zu", dp);
+    struct feed_dp *d = feed_get_dp(feed, pdp, eb);
+    if (!d) {
+        return EINVAL;
     }
-    int error = feed_take_rules(feed, dp, text, len, source, eb);
+    int error = feed_take_rules(feed, d, text, len, source, eb);
     if (!error) {
-        feed_publish(feed, dp);
+        feed_publish(feed, d);
     }
     return error;
 }
 
-/* The feed's datapath 'dp', or NULL with the reason in 'eb'. */
-static struct feed_dp *
-feed_get_dp(const struct policy_feed *feed, size_t dp, struct errbuf *eb)
+int
+policy_feed_load_rules(struct policy_feed *feed, const struct privd_dp *pdp,
+                       struct errbuf *eb)
 {
-    if (dp >= feed->n_dps || dp >= feed->privd->n_dps) {
-        errbuf_set(eb, EOPNOTSUPP, "%s was added at run time: only "
-                   "configured datapaths have a forwarding policy",
-                   dp < feed->privd->n_dps
-                   ? dpif_name(feed->privd->dps[dp].dpif) : "the datapath");
-        return NULL;
+    struct feed_dp *d = feed_get_dp(feed, pdp, eb);
+    if (!d) {
+        return EINVAL;
     }
-    return &feed->dps[dp];
+    int error = feed_load_rules(feed, d, eb);
+    if (!error) {
+        feed_publish(feed, d);
+    }
+    return error;
 }
 
 int
-policy_feed_get_rules(const struct policy_feed *feed, size_t dp,
-                      const char **textp, uint64_t *generationp,
-                      struct errbuf *eb)
+policy_feed_get_rules(const struct policy_feed *feed,
+                      const struct privd_dp *pdp, const char **textp,
+                      uint64_t *generationp, struct errbuf *eb)
 {
-    const struct feed_dp *d = feed_get_dp(feed, dp, eb);
+    const struct feed_dp *d = feed_get_dp(feed, pdp, eb);
     if (!d) {
         return EOPNOTSUPP;
     }
     *textp = d->rules;
-    *generationp = feed->privd->dps[dp].policy_generation;
+    *generationp = pdp->policy_generation;
     return 0;
 }
 
 int
-policy_feed_format_rules(const struct policy_feed *feed, size_t dp,
-                         char **textp, size_t *n_rulesp, struct errbuf *eb)
+policy_feed_format_rules(const struct policy_feed *feed,
+                         const struct privd_dp *pdp, char **textp,
+                         size_t *n_rulesp, struct errbuf *eb)
 {
-    const struct feed_dp *d = feed_get_dp(feed, dp, eb);
+    const struct feed_dp *d = feed_get_dp(feed, pdp, eb);
     if (!d) {
         return EOPNOTSUPP;
     }
@@ -431,8 +477,8 @@ policy_feed_format_rules(const struct policy_feed *feed, size_t dp,
         bool dflt = r == t->n_rules;
         uint64_t packets = dflt ? t->default_packets : t->rules[r].n_packets;
         uint64_t bytes = dflt ? t->default_bytes : t->rules[r].n_bytes;
-        feed_add_pump_stats(feed, dp, dflt ? POLICY_RULE_DEFAULT
-                                           : t->rules[r].id,
+        feed_add_pump_stats(feed, d, dflt ? POLICY_RULE_DEFAULT
+                                          : t->rules[r].id,
                             &packets, &bytes);
         ds_put_format(&text, "n_packets=%"PRIu64",n_bytes=%"PRIu64",",
                       packets, bytes);
@@ -450,18 +496,20 @@ policy_feed_format_rules(const struct policy_feed *feed, size_t dp,
 }
 
 const struct policy_table *
-policy_feed_get_table(const struct policy_feed *feed, size_t dp)
+policy_feed_get_table(const struct policy_feed *feed,
+                      const struct privd_dp *pdp)
 {
     struct errbuf eb;
-    const struct feed_dp *d = feed_get_dp(feed, dp, &eb);
+    const struct feed_dp *d = feed_get_dp(feed, pdp, &eb);
     return d ? d->table : NULL;
 }
 
 struct mac_table *
-policy_feed_get_mac_table(const struct policy_feed *feed, size_t dp)
+policy_feed_get_mac_table(const struct policy_feed *feed,
+                          const struct privd_dp *pdp)
 {
     struct errbuf eb;
-    const struct feed_dp *d = feed_get_dp(feed, dp, &eb);
+    const struct feed_dp *d = feed_get_dp(feed, pdp, &eb);
     return d ? d->macs : NULL;
 }
 
@@ -511,24 +559,18 @@ int
 policy_feed_reload(struct policy_feed *feed, struct errbuf *eb)
 {
     int first = 0;
-    size_t n = MIN(feed->n_dps, feed->privd->n_dps);
 
-    for (size_t i = 0; i < n; i++) {
-        const struct privd_dp *pdp = &feed->privd->dps[i];
+    for (size_t i = 0; i < feed->n_dps; i++) {
+        struct feed_dp *d = feed->dps[i];
+        const struct privd_dp *pdp = d->pdp;
         struct errbuf e;
-        char *text = NULL;
-        size_t len = 0;
 
         if (!pdp->rules_file) {
             continue;
         }
-        int error = feed_read_file(pdp->rules_file, &text, &len, &e);
+        int error = feed_load_rules(feed, d, &e);
         if (!error) {
-            error = feed_take_rules(feed, i, text, len, pdp->rules_file, &e);
-            free(text);
-        }
-        if (!error) {
-            feed_publish(feed, i);
+            feed_publish(feed, d);
         } else {
             LOG_ERR("%s: keeping the rules in force: %s",
                     dpif_name(pdp->dpif), e.msg);

@@ -69,6 +69,7 @@ struct mac_table;
 struct poller;
 struct policy_table;
 struct privd;
+struct privd_dp;
 struct supervisor;
 
 /* How often the port lists are compared with the datapaths'. */
@@ -76,13 +77,25 @@ struct supervisor;
 
 struct policy_feed;
 
-/* Creates the MAC tables of every datapath of 'privd' (capacity and aging
- * from the defaults of common/mac-table.h), loads each datapath's rules
- * file if it has one, and hands everything to 'sup' for its workers.
- * Returns 0, or a positive errno with the reason in 'eb' (a rules file
- * that cannot be read or parsed, a MAC table that cannot be created). */
+/* Creates the feed and calls policy_feed_add_dp() for every datapath of
+ * 'privd'.  Returns 0, or the first error of policy_feed_add_dp(). */
 int policy_feed_create(struct privd *privd, struct supervisor *sup,
                        struct policy_feed **feedp, struct errbuf *eb);
+
+/* Datapaths come and go (privd_open_dp() and privd_close_dp() call these,
+ * right after supervisor_add_dp() and right before supervisor_remove_dp()):
+ *
+ * policy_feed_add_dp() creates the MAC table of 'dp' (capacity and aging
+ * from the defaults of common/mac-table.h), loads its rules file if it has
+ * one, and hands both, with its ports, to the supervisor for its workers.
+ * Returns 0, or a positive errno with the reason in 'eb' (a rules file
+ * that cannot be read or parsed, a MAC table that cannot be created).
+ *
+ * policy_feed_remove_dp() detaches and frees what the feed holds for 'dp';
+ * a datapath the feed does not know is fine. */
+int policy_feed_add_dp(struct policy_feed *, struct privd_dp *dp,
+                       struct errbuf *eb);
+void policy_feed_remove_dp(struct policy_feed *, struct privd_dp *dp);
 
 void policy_feed_destroy(struct policy_feed *);
 
@@ -96,37 +109,43 @@ void policy_feed_wait(struct policy_feed *, struct poller *);
  * from a port a handler does not know gets a drop flow). */
 void policy_feed_refresh_ports(struct policy_feed *);
 
-/* Replaces the rules of datapath index 'dp' with the 'len' bytes of
- * 'text' ('source' names it in errors): a new generation for its workers.
+/* Replaces the rules of datapath 'dp' with the 'len' bytes of 'text'
+ * ('source' names it in errors): a new generation for its workers.
  * Returns 0, or EINVAL/E2BIG with "source:line:column: reason" in 'eb',
- * the previous rules staying in force. */
-int policy_feed_set_rules(struct policy_feed *, size_t dp, const char *text,
-                          size_t len, const char *source, struct errbuf *eb);
-
-/* The rule text of datapath index 'dp' as given (comments included; valid
- * until the next change) and its policy generation.  EOPNOTSUPP with the
- * reason in 'eb' for a datapath the feed does not serve (added at run
- * time). */
-int policy_feed_get_rules(const struct policy_feed *, size_t dp,
-                          const char **textp, uint64_t *generationp,
+ * the previous rules staying in force (EINVAL too for a datapath the feed
+ * does not know). */
+int policy_feed_set_rules(struct policy_feed *, const struct privd_dp *dp,
+                          const char *text, size_t len, const char *source,
                           struct errbuf *eb);
+
+/* Re-reads the rules file of datapath 'dp' (dp->rules_file; no rules
+ * without one), as policy_feed_set_rules() does with text. */
+int policy_feed_load_rules(struct policy_feed *, const struct privd_dp *dp,
+                           struct errbuf *eb);
+
+/* The rule text of datapath 'dp' as given (comments included; valid
+ * until the next change) and its policy generation.  EOPNOTSUPP with the
+ * reason in 'eb' for a datapath the feed does not serve. */
+int policy_feed_get_rules(const struct policy_feed *,
+                          const struct privd_dp *dp, const char **textp,
+                          uint64_t *generationp, struct errbuf *eb);
 
 /* The canonical text of datapath 'dp''s table with each rule's counters
  * (policy_table_format(..., true)), which the caller frees, and its number
  * of rules.  EOPNOTSUPP as above. */
-int policy_feed_format_rules(const struct policy_feed *, size_t dp,
-                             char **textp, size_t *n_rulesp,
-                             struct errbuf *eb);
+int policy_feed_format_rules(const struct policy_feed *,
+                             const struct privd_dp *dp, char **textp,
+                             size_t *n_rulesp, struct errbuf *eb);
 
 /* The parsed table of datapath 'dp' (valid until the next change), or
  * NULL. */
 const struct policy_table *policy_feed_get_table(const struct policy_feed *,
-                                                 size_t dp);
+                                                 const struct privd_dp *dp);
 
 /* privd's mapping of datapath 'dp''s MAC learning table, or NULL.  Its
  * contents are written by workers: check every entry read from it. */
 struct mac_table *policy_feed_get_mac_table(const struct policy_feed *,
-                                            size_t dp);
+                                            const struct privd_dp *dp);
 
 /* Writes the 'len' bytes of 'text' to 'path' atomically: PATH.tmp,
  * fsync, rename.  Returns 0 or a positive errno with the reason in 'eb'

@@ -8,6 +8,8 @@
 #include "common/log.h"
 #include "privd/control-server.h"
 #include "privd/dpif.h"
+#include "privd/policy-feed.h"
+#include "privd/supervisor.h"
 
 LOG_MODULE(privd);
 
@@ -15,8 +17,8 @@ struct privd_dp *
 privd_find_dp(struct privd *privd, const char *name)
 {
     for (size_t i = 0; i < privd->n_dps; i++) {
-        if (!strcmp(dpif_name(privd->dps[i].dpif), name)) {
-            return &privd->dps[i];
+        if (!strcmp(dpif_name(privd->dps[i]->dpif), name)) {
+            return privd->dps[i];
         }
     }
     return NULL;
@@ -40,11 +42,28 @@ privd_open_dp(struct privd *privd, const char *name, const char *type,
         return errbuf_set(eb, error, "datapath %s@%s: %s", type, name,
                           strerror(error));
     }
-    privd->dps = xrealloc(privd->dps, (privd->n_dps + 1) * sizeof *privd->dps);
-    struct privd_dp *dp = &privd->dps[privd->n_dps++];
-    memset(dp, 0, sizeof *dp);
+    struct privd_dp *dp = xzalloc(sizeof *dp);
     dp->dpif = dpif;
+    privd->dps = xrealloc(privd->dps, (privd->n_dps + 1) * sizeof *privd->dps);
+    privd->dps[privd->n_dps++] = dp;
     LOG_INFO("opened datapath %s@%s", type, name);
+
+    if (privd->supervisor) {
+        error = supervisor_add_dp(privd->supervisor, dp);
+        if (error) {
+            errbuf_set(eb, error, "datapath %s@%s: cannot start its "
+                       "workers: %s", type, name, strerror(error));
+            privd_close_dp(privd, dp, false, NULL);
+            return error;
+        }
+    }
+    if (privd->policy_feed) {
+        error = policy_feed_add_dp(privd->policy_feed, dp, eb);
+        if (error) {
+            privd_close_dp(privd, dp, false, NULL);
+            return error;
+        }
+    }
     if (dpp) {
         *dpp = dp;
     }
@@ -63,6 +82,13 @@ privd_close_dp(struct privd *privd, struct privd_dp *dp, bool destroy,
 {
     int error = 0;
 
+    /* First: the workers use the dpif until they are told to stop. */
+    if (privd->policy_feed) {
+        policy_feed_remove_dp(privd->policy_feed, dp);
+    }
+    if (privd->supervisor) {
+        supervisor_remove_dp(privd->supervisor, dp);
+    }
     if (privd->control) {
         control_server_forget_dp(privd->control, dp->dpif);
     }
@@ -78,9 +104,15 @@ privd_close_dp(struct privd *privd, struct privd_dp *dp, bool destroy,
     dpif_close(dp->dpif);
     free(dp->rules_file);
 
-    size_t idx = (size_t) (dp - privd->dps);
-    memmove(dp, dp + 1, (privd->n_dps - idx - 1) * sizeof *dp);
-    privd->n_dps--;
+    for (size_t i = 0; i < privd->n_dps; i++) {
+        if (privd->dps[i] == dp) {
+            memmove(&privd->dps[i], &privd->dps[i + 1],
+                    (privd->n_dps - i - 1) * sizeof *privd->dps);
+            privd->n_dps--;
+            break;
+        }
+    }
+    free(dp);
     return error;
 }
 
@@ -88,7 +120,7 @@ void
 privd_close_all_dps(struct privd *privd)
 {
     while (privd->n_dps) {
-        struct privd_dp *dp = &privd->dps[privd->n_dps - 1];
+        struct privd_dp *dp = privd->dps[privd->n_dps - 1];
         if (!privd->cfg.keep_flows_on_exit) {
             int error = dpif_flow_flush(dp->dpif);
             if (error) {
@@ -234,6 +266,15 @@ privd_sync_datapaths(struct privd *privd, const struct config *old_cfg,
             free(dp->rules_file);
             dp->rules_file = rules ? xstrdup(rules) : NULL;
             dp->policy_generation++;
+            /* A rules file that comes or changes is read by the reload's
+             * policy_feed_reload(), which re-reads them all; one that goes
+             * leaves the datapath without rules, now. */
+            int error = (privd->policy_feed && !rules
+                         ? policy_feed_load_rules(privd->policy_feed, dp, &eb)
+                         : 0);
+            if (error) {
+                privd_sync_error(&first, first_eb, error, &eb);
+            }
         }
     }
     return first;

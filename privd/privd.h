@@ -21,9 +21,16 @@
  * configuration listed and the new one does not.  Datapaths and ports made
  * by hand with dpifctl are not touched by a reload.
  *
+ * When the workers run (privd->supervisor), opening a datapath also starts
+ * its workers (supervisor_add_dp()) and gives them its rules, ports and MAC
+ * table (policy_feed_add_dp()); closing one undoes both first
+ * (policy_feed_remove_dp(), supervisor_remove_dp()), so dpifctl
+ * add-dp/del-dp and a reload are followed by the workers.
+ *
  * Ownership: struct privd owns everything it points to; main.c tears it
- * down in reverse order of creation.  A "struct privd_dp *" is valid until
- * the next datapath is opened or closed (the array moves).
+ * down in reverse order of creation.  Each "struct privd_dp" is allocated
+ * once and keeps its address until privd_close_dp() frees it: the
+ * supervisor and the control server hold on to it.
  */
 #ifndef PRIVD_PRIVD_H
 #define PRIVD_PRIVD_H 1
@@ -51,8 +58,9 @@ struct privd_dp {
 struct privd {
     struct config cfg;          /* Effective configuration. */
     const char *config_file;    /* File it came from (argv), or NULL. */
-    struct privd_dp *dps;       /* Open datapaths, 'n_dps' of them. */
-    size_t n_dps;
+    struct privd_dp **dps;      /* Open datapaths, 'n_dps' of them, each
+                                 * owned and never moved. */
+    size_t n_dps;               /* Number of open datapaths. */
     struct control_server *control; /* Control socket server. */
     struct spawner *spawner;    /* Worker spawner, forked before the
                                  * privilege drop; NULL when the worker
@@ -69,13 +77,15 @@ struct privd {
 /* Finds an open datapath by name, or NULL. */
 struct privd_dp *privd_find_dp(struct privd *, const char *name);
 
-/* Opens (creating it if needed) datapath 'name' of provider 'type' and
- * appends it to privd->dps; stores it in '*dpp' if 'dpp' is nonnull.
- * EEXIST if privd already has a datapath of that name. */
+/* Opens (creating it if needed) datapath 'name' of provider 'type',
+ * appends it to privd->dps and, when the workers run, starts its workers;
+ * stores it in '*dpp' if 'dpp' is nonnull.  EEXIST if privd already has a
+ * datapath of that name. */
 int privd_open_dp(struct privd *, const char *name, const char *type,
                   struct privd_dp **dpp, struct errbuf *);
 
-/* Removes 'dp' from privd->dps and closes it.  With 'destroy' the
+/* Stops the workers of 'dp' (when they run), removes it from privd->dps,
+ * closes and frees it.  With 'destroy' the
  * datapath itself is deleted (its flows and ports go); without, only
  * privd's handle is closed, so that a kernel datapath keeps forwarding
  * with its flows.  Userspace datapaths live inside privd and are always

@@ -161,7 +161,11 @@ spawner_exec_child(const struct spawner_state *st, int fd, int errfd,
 
     sigemptyset(&empty);
     sigprocmask(SIG_SETMASK, &empty, NULL);
+    /* Ignored signals stay ignored across exec. */
     signal(SIGPIPE, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
 
     /* 'fd' and 'errfd' are above 2 (the spawner keeps 0-2 open) and both
      * close-on-exec.  Move 'errfd' above the control fd first, so that
@@ -503,6 +507,12 @@ spawner_init(struct spawner_state *st, pid_t parent, struct errbuf *eb)
         }
     }
     signal(SIGPIPE, SIG_IGN);
+    /* Stopped by privd alone (EOF): a terminal's ^C or a signal to the
+     * process group must not take the spawner away from under a privd
+     * that is still running, or shutting down. */
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
     sigset_t chld;
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);

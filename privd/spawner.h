@@ -32,6 +32,10 @@
  * pid that is its own child and not yet reaped, so the pid cannot have been
  * reused.  EOF on the socket (privd died or closed it) makes the spawner
  * exit, and the workers' PR_SET_PDEATHSIG(SIGKILL) takes them down with it.
+ * That is the only way the spawner stops short of SIGKILL: it ignores
+ * SIGHUP, SIGINT and SIGTERM (a signal to the whole process group, as from
+ * a terminal), so that privd never loses it while running or shutting
+ * down; its children get the default dispositions back before exec.
  * The spawner's own PR_SET_PDEATHSIG works only while privd is root: the
  * kernel checks the dying parent's permission to signal the child, and
  * privd as uid dpifd without CAP_KILL may not signal a uid-0 process; EOF

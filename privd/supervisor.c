@@ -4,6 +4,7 @@
  */
 #include "privd/supervisor.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -122,10 +123,12 @@ struct sup_worker {
     size_t n_gauges;            /* Entries in 'gauges'. */
 };
 
-/* One datapath's workers and status page. */
+/* One datapath's workers and status page.  Allocated once (workers point
+ * to it) and freed by supervisor_remove_dp(). */
 struct sup_dp {
     struct privd_dp *pdp;       /* The datapath (borrowed). */
-    size_t index;               /* Its index in privd->dps. */
+    unsigned int slot;          /* Its block of worker ids: slot *
+                                 * CONFIG_MAX_WORKERS + index in the role. */
     bool userspace;             /* netdev/dummy: upcalls travel in rings. */
     struct status_page *status; /* Owned. */
     struct dump_pump *pump;     /* Revalidation cycle, owned. */
@@ -136,10 +139,27 @@ struct sup_dp {
     Dpif__PolicyUpdate *policy; /* Latest policy update (owned), or NULL. */
 };
 
+/* A process of a removed datapath's worker, from supervisor_remove_dp()
+ * until the spawner reports its exit: told to stop, killed if it does not
+ * within SUPERVISOR_STOP_GRACE_MSEC, never restarted. */
+struct sup_orphan {
+    pid_t pid;                  /* The process. */
+    enum worker_role role;      /* What it was. */
+    unsigned int id;            /* Its spawner worker id. */
+    unsigned int slot;          /* Slot of its datapath (ids in use). */
+    long long kill_at;          /* time_msec() to kill it at; LLONG_MAX
+                                 * once killed. */
+};
+
 struct supervisor {
     struct privd *privd;        /* Borrowed. */
-    struct sup_dp *dps;         /* One per privd datapath. */
-    size_t n_dps;
+    struct sup_dp **dps;        /* One per privd datapath, owned. */
+    size_t n_dps;               /* Number of 'dps'. */
+    unsigned int next_slot;     /* Where the search for a free slot starts:
+                                 * slots are reused round robin. */
+    struct sup_orphan *orphans; /* Processes of removed datapaths. */
+    size_t n_orphans;           /* Number of 'orphans'. */
+    size_t allocated_orphans;   /* Allocated size of 'orphans'. */
     unsigned int n_handlers;    /* Per datapath. */
     unsigned int n_revalidators; /* Per datapath. */
     struct op_batch *batch;     /* Scratch for op validation. */
@@ -148,6 +168,13 @@ struct supervisor {
     long long next_status;      /* time_msec() of the next status update. */
     uint64_t report_seq;        /* Last request_id used. */
 };
+
+/* Worker ids: CONFIG_MAX_WORKERS per role for each of CONFIG_MAX_DATAPATHS
+ * slots, all accepted by the spawner and the workers' argument parser. */
+static_assert(SUPERVISOR_MAX_WORKER_ID <= DPIF_WORKER_MAX_ID,
+              "worker ids exceed what dpif-handlerd/dpif-revald accept");
+static_assert(CONFIG_MAX_WORKERS <= IPC_MAX_WORKERS,
+              "more workers per role than a HelloReply may announce");
 
 static void sup_worker_kill(struct sup_worker *, const char *fmt, ...)
     PRINTF_FORMAT(2, 3);
@@ -163,26 +190,21 @@ static void sup_worker_kill(struct sup_worker *, const char *fmt, ...)
 static struct sup_worker *
 sup_worker_at(const struct supervisor *sup, size_t dp, size_t i)
 {
-    struct sup_dp *d = &sup->dps[dp];
+    struct sup_dp *d = sup->dps[dp];
     return (i < sup->n_handlers ? &d->handlers[i]
             : &d->revalidators[i - sup->n_handlers]);
 }
 
-/* How "dpifctl procs" names a worker slot's state. */
-static const char *
-sup_state_name(enum sup_state state)
+/* The supervisor's record of datapath 'pdp', or NULL. */
+static struct sup_dp *
+sup_find_dp(const struct supervisor *sup, const struct privd_dp *pdp)
 {
-    switch (state) {
-    case SUP_HELLO:
-        return "starting";
-    case SUP_UP:
-        return "running";
-    case SUP_DYING:
-        return "stopping";
-    case SUP_DOWN:
-    default:
-        return "down";
+    for (size_t i = 0; i < sup->n_dps; i++) {
+        if (sup->dps[i]->pdp == pdp) {
+            return sup->dps[i];
+        }
     }
+    return NULL;
 }
 
 static const char *
@@ -370,6 +392,21 @@ sup_worker_kill(struct sup_worker *w, const char *fmt, ...)
     w->state = SUP_DYING;
 }
 
+/* Describes wait status 'status' in 'how': "exited with status 1",
+ * "killed by signal 9 (Killed)". */
+static void
+sup_describe_exit(int status, char *how, size_t size)
+{
+    if (WIFEXITED(status)) {
+        snprintf(how, size, "exited with status %d", WEXITSTATUS(status));
+    } else if (WIFSIGNALED(status)) {
+        snprintf(how, size, "killed by signal %d (%s)", WTERMSIG(status),
+                 strsignal(WTERMSIG(status)));
+    } else {
+        snprintf(how, size, "ended with wait status %#x", status);
+    }
+}
+
 /* The spawner reported that 'w''s process ended with wait status
  * 'status'. */
 static void
@@ -378,15 +415,7 @@ sup_worker_exited(struct sup_worker *w, int status)
     long long now = time_msec();
     char how[64];
 
-    if (WIFEXITED(status)) {
-        snprintf(how, sizeof how, "exited with status %d",
-                 WEXITSTATUS(status));
-    } else if (WIFSIGNALED(status)) {
-        snprintf(how, sizeof how, "killed by signal %d (%s)",
-                 WTERMSIG(status), strsignal(WTERMSIG(status)));
-    } else {
-        snprintf(how, sizeof how, "ended with wait status %#x", status);
-    }
+    sup_describe_exit(status, how, sizeof how);
     if (w->kill_reason[0]) {
         snprintf(w->last_exit, sizeof w->last_exit, "%.63s after being "
                  "killed: %.127s", how, w->kill_reason);
@@ -396,6 +425,15 @@ sup_worker_exited(struct sup_worker *w, int status)
     COUNTER_INC(supervisor_worker_exited);
     sup_worker_release(w);
 
+    if (w->sup->privd->exiting) {
+        /* Stopped along with privd (a signal to the process group). */
+        LOG_INFO("%s %u (pid %ld) %s while dpifd is exiting",
+                 sup_role_name(w), w->index, (long) w->pid, w->last_exit);
+        w->state = SUP_DOWN;
+        w->restart_at = LLONG_MAX;
+        w->pid = 0;
+        return;
+    }
     if (now - w->start_msec >= SUPERVISOR_BACKOFF_RESET_MSEC) {
         w->backoff_msec = SUPERVISOR_BACKOFF_MIN_MSEC;
     }
@@ -476,6 +514,90 @@ sup_deliver(struct sup_worker *w, size_t ring, enum ipc_type type,
         sup_worker_kill(w, "%s", eb.msg);
     }
     return error;
+}
+
+/* ----- workers of removed datapaths ------------------------------------ */
+
+/* Stops 'w' for good: a Shutdown if it is serving, then EOF on its
+ * socket; its process, if any, becomes an orphan until its exit is
+ * reported.  Frees what 'w' owns. */
+static void
+sup_worker_retire(struct sup_worker *w, const char *reason)
+{
+    struct supervisor *sup = w->sup;
+
+    if (w->state == SUP_UP) {
+        Dpif__Shutdown shutdown = DPIF__SHUTDOWN__INIT;
+        shutdown.reason = (char *) reason;
+        sup_send(w, IPC_SHUTDOWN, &shutdown.base, NULL, 0);
+    }
+    sup_worker_release(w);
+    if (w->pid) {
+        if (sup->n_orphans >= sup->allocated_orphans) {
+            sup->allocated_orphans = (sup->allocated_orphans
+                                      ? 2 * sup->allocated_orphans : 8);
+            sup->orphans = xrealloc(sup->orphans, sup->allocated_orphans
+                                    * sizeof *sup->orphans);
+        }
+        sup->orphans[sup->n_orphans++] = (struct sup_orphan) {
+            .pid = w->pid,
+            .role = w->role,
+            .id = w->id,
+            .slot = w->dp->slot,
+            /* A dying worker was killed already. */
+            .kill_at = (w->state == SUP_DYING ? LLONG_MAX
+                        : time_msec() + SUPERVISOR_STOP_GRACE_MSEC),
+        };
+    }
+    w->pid = 0;
+    w->state = SUP_DOWN;
+    sup_worker_clear_counters(w);
+    buf_uninit(&w->pending);
+    free(w->inflight);
+    w->inflight = NULL;
+    w->inflight_first = w->n_inflight = w->inflight_allocated = 0;
+}
+
+/* If 'pid' is an orphan, forgets it and returns true: its exit is
+ * expected, and it is not restarted. */
+static bool
+sup_orphan_exited(struct supervisor *sup, pid_t pid, int status)
+{
+    for (size_t i = 0; i < sup->n_orphans; i++) {
+        struct sup_orphan *o = &sup->orphans[i];
+        if (o->pid == pid) {
+            char how[64];
+            sup_describe_exit(status, how, sizeof how);
+            LOG_INFO("%s %u (pid %ld) of a removed datapath: %s",
+                     worker_role_to_string(o->role), o->id, (long) pid, how);
+            sup->orphans[i] = sup->orphans[--sup->n_orphans];
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Kills the orphans that outstayed their grace period. */
+static void
+sup_run_orphans(struct supervisor *sup, long long now)
+{
+    for (size_t i = 0; i < sup->n_orphans; i++) {
+        struct sup_orphan *o = &sup->orphans[i];
+        struct errbuf eb = { "" };
+
+        if (now < o->kill_at) {
+            continue;
+        }
+        LOG_WARN("%s %u (pid %ld) of a removed datapath did not stop "
+                 "within %d ms: killing", worker_role_to_string(o->role),
+                 o->id, (long) o->pid, SUPERVISOR_STOP_GRACE_MSEC);
+        COUNTER_INC(supervisor_worker_killed);
+        if (spawner_kill(sup->privd->spawner, o->pid, &eb)
+            && LOG_DBG_IS_ON()) {
+            LOG_DBG("kill %ld: %s", (long) o->pid, eb.msg);
+        }
+        o->kill_at = LLONG_MAX;
+    }
 }
 
 /* ----- handshake ------------------------------------------------------------- */
@@ -1093,7 +1215,7 @@ static void
 sup_update_status(struct supervisor *sup)
 {
     for (size_t i = 0; i < sup->n_dps; i++) {
-        struct sup_dp *d = &sup->dps[i];
+        struct sup_dp *d = sup->dps[i];
         struct status_page_values v = *status_page_get(d->status);
         struct dpif_dp_stats stats;
 
@@ -1120,10 +1242,17 @@ supervisor_run(struct supervisor *sup)
         int error = spawner_recv_exit(privd->spawner, &pid, &status, &eb);
         if (error == EAGAIN) {
             break;
+        } else if (error == EPIPE && privd->exiting) {
+            /* Stopped along with privd (a signal to the process group). */
+            LOG_INFO("spawner: %s while dpifd is exiting", eb.msg);
+            break;
         } else if (error) {
             static struct log_rl rl = LOG_RL_INIT(1, 5);
             LOG_ERR_RL(&rl, "spawner: %s", eb.msg);
             break;
+        }
+        if (sup_orphan_exited(sup, pid, status)) {
+            continue;
         }
         SUP_FOR_EACH_WORKER (w, sup) {
             if (w->pid == pid && w->state != SUP_DOWN) {
@@ -1131,6 +1260,7 @@ supervisor_run(struct supervisor *sup)
             }
         }
     }
+    sup_run_orphans(sup, now);
 
     SUP_FOR_EACH_WORKER (w, sup) {
         switch (w->state) {
@@ -1169,7 +1299,7 @@ supervisor_run(struct supervisor *sup)
         sup_update_status(sup);
     }
     for (size_t i = 0; i < sup->n_dps; i++) {
-        dump_pump_run(sup->dps[i].pump);
+        dump_pump_run(sup->dps[i]->pump);
     }
 }
 
@@ -1179,8 +1309,11 @@ supervisor_wait(struct supervisor *sup, struct poller *p)
     poller_fd_wait(p, spawner_get_fd(sup->privd->spawner), POLLIN);
     poller_timer_wait(p, sup->next_report);
     poller_timer_wait(p, sup->next_status);
+    for (size_t i = 0; i < sup->n_orphans; i++) {
+        poller_timer_wait(p, sup->orphans[i].kill_at);
+    }
     for (size_t i = 0; i < sup->n_dps; i++) {
-        dump_pump_wait(sup->dps[i].pump, p);
+        dump_pump_wait(sup->dps[i]->pump, p);
     }
     SUP_FOR_EACH_WORKER (w, sup) {
         switch (w->state) {
@@ -1242,11 +1375,169 @@ sup_worker_init(struct supervisor *sup, struct sup_dp *d,
     w->dp = d;
     w->role = role;
     w->index = index;
-    w->id = (unsigned int) d->index * IPC_MAX_WORKERS + index;
+    w->id = d->slot * CONFIG_MAX_WORKERS + index;
     w->conn.fd = -1;
     w->backoff_msec = SUPERVISOR_BACKOFF_MIN_MSEC;
     w->state = SUP_DOWN;
     buf_init(&w->pending, 0);
+}
+
+static bool
+sup_slot_in_use(const struct supervisor *sup, unsigned int slot)
+{
+    for (size_t i = 0; i < sup->n_dps; i++) {
+        if (sup->dps[i]->slot == slot) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool
+sup_slot_has_orphans(const struct supervisor *sup, unsigned int slot)
+{
+    for (size_t i = 0; i < sup->n_orphans; i++) {
+        if (sup->orphans[i].slot == slot) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Chooses the worker id block of a new datapath: the next free slot round
+ * robin, preferring one that no process of a removed datapath still uses
+ * (exits are matched by pid, so sharing an id with such a process is
+ * harmless, only confusing in logs).  UINT_MAX if every slot is taken. */
+static unsigned int
+sup_pick_slot(const struct supervisor *sup)
+{
+    unsigned int fallback = UINT_MAX;
+
+    for (unsigned int k = 0; k < CONFIG_MAX_DATAPATHS; k++) {
+        unsigned int slot = (sup->next_slot + k) % CONFIG_MAX_DATAPATHS;
+        if (sup_slot_in_use(sup, slot)) {
+            continue;
+        }
+        if (!sup_slot_has_orphans(sup, slot)) {
+            return slot;
+        }
+        if (fallback == UINT_MAX) {
+            fallback = slot;
+        }
+    }
+    return fallback;
+}
+
+int
+supervisor_add_dp(struct supervisor *sup, struct privd_dp *pdp)
+{
+    const struct config *cfg = &sup->privd->cfg;
+    const char *name = dpif_name(pdp->dpif);
+    struct errbuf eb = { "" };
+    struct status_page *status;
+
+    unsigned int slot = sup_pick_slot(sup);
+    if (slot == UINT_MAX) {
+        LOG_ERR("%s: already %d datapaths with workers", name,
+                CONFIG_MAX_DATAPATHS);
+        return E2BIG;
+    }
+    struct status_page_values v = {
+        .flow_limit = cfg->flow_limit,
+        .megaflows = true,
+        .policy_generation = pdp->policy_generation,
+    };
+    int error = status_page_create(&v, &status, &eb);
+    if (error) {
+        LOG_ERR("%s: %s", name, eb.msg);
+        return error;
+    }
+    /* Userspace datapaths queue upcalls in privd, which pumps them into the
+     * handlers' rings; a kernel datapath gets one netlink socket per
+     * handler, which privd only passes on. */
+    error = dpif_handlers_set(pdp->dpif, sup->n_handlers);
+    if (!error) {
+        error = dpif_recv_set(pdp->dpif, true);
+    }
+    if (error) {
+        LOG_ERR("%s: cannot enable upcalls for %u handlers: %s", name,
+                sup->n_handlers, strerror(error));
+        status_page_destroy(status);
+        return error;
+    }
+
+    struct sup_dp *d = xzalloc(sizeof *d);
+    d->pdp = pdp;
+    d->slot = slot;
+    d->userspace = strcmp(dpif_type(pdp->dpif), "system") != 0;
+    d->status = status;
+    d->mac_table_fd = -1;
+    d->handlers = xcalloc(sup->n_handlers, sizeof *d->handlers);
+    d->revalidators = xcalloc(sup->n_revalidators, sizeof *d->revalidators);
+    for (unsigned int j = 0; j < sup->n_handlers; j++) {
+        sup_worker_init(sup, d, &d->handlers[j], WORKER_ROLE_HANDLER, j);
+    }
+    for (unsigned int j = 0; j < sup->n_revalidators; j++) {
+        sup_worker_init(sup, d, &d->revalidators[j], WORKER_ROLE_REVALIDATOR,
+                        j);
+    }
+    d->pump = dump_pump_create(sup, pdp, d->status, sup->n_revalidators,
+                               cfg->flow_limit, cfg->max_idle_ms);
+    sup->dps = xrealloc(sup->dps, (sup->n_dps + 1) * sizeof *sup->dps);
+    sup->dps[sup->n_dps++] = d;
+    sup->next_slot = (slot + 1) % CONFIG_MAX_DATAPATHS;
+
+    LOG_INFO("%s: starting %u handlers and %u revalidators (worker ids "
+             "from %u)", name, sup->n_handlers, sup->n_revalidators,
+             slot * CONFIG_MAX_WORKERS);
+    for (unsigned int j = 0; j < sup->n_handlers; j++) {
+        sup_worker_spawn(&d->handlers[j]);
+    }
+    for (unsigned int j = 0; j < sup->n_revalidators; j++) {
+        sup_worker_spawn(&d->revalidators[j]);
+    }
+    return 0;
+}
+
+/* Retires every worker of 'd' with 'reason' and frees 'd'. */
+static void
+sup_dp_destroy(struct supervisor *sup, struct sup_dp *d, const char *reason)
+{
+    for (unsigned int j = 0; j < sup->n_handlers; j++) {
+        sup_worker_retire(&d->handlers[j], reason);
+    }
+    for (unsigned int j = 0; j < sup->n_revalidators; j++) {
+        sup_worker_retire(&d->revalidators[j], reason);
+    }
+    free(d->handlers);
+    free(d->revalidators);
+    dump_pump_destroy(d->pump);
+    status_page_destroy(d->status);
+    if (d->policy) {
+        dpif__policy_update__free_unpacked(d->policy, NULL);
+    }
+    free(d);
+}
+
+void
+supervisor_remove_dp(struct supervisor *sup, struct privd_dp *pdp)
+{
+    for (size_t i = 0; i < sup->n_dps; i++) {
+        struct sup_dp *d = sup->dps[i];
+        if (d->pdp != pdp) {
+            continue;
+        }
+        char reason[IPC_MAX_REASON];
+        snprintf(reason, sizeof reason, "datapath %s is removed",
+                 dpif_name(pdp->dpif));
+        LOG_INFO("%s: stopping its workers", dpif_name(pdp->dpif));
+        dpif_recv_set(pdp->dpif, false);
+        memmove(&sup->dps[i], &sup->dps[i + 1],
+                (sup->n_dps - i - 1) * sizeof *sup->dps);
+        sup->n_dps--;
+        sup_dp_destroy(sup, d, reason);
+        return;
+    }
 }
 
 int
@@ -1254,67 +1545,19 @@ supervisor_create(struct privd *privd, struct supervisor **supp)
 {
     struct supervisor *sup = xzalloc(sizeof *sup);
     const struct config *cfg = &privd->cfg;
-    struct errbuf eb = { "" };
 
     sup->privd = privd;
-    sup->n_handlers = MIN(MAX(cfg->n_handlers, 1u), IPC_MAX_WORKERS);
-    sup->n_revalidators = MIN(MAX(cfg->n_revalidators, 1u), IPC_MAX_WORKERS);
+    sup->n_handlers = MIN(MAX(cfg->n_handlers, 1u), CONFIG_MAX_WORKERS);
+    sup->n_revalidators = MIN(MAX(cfg->n_revalidators, 1u),
+                              CONFIG_MAX_WORKERS);
     sup->batch = op_batch_create();
     buf_init(&sup->rx, 0);
-    sup->dps = xcalloc(privd->n_dps ? privd->n_dps : 1, sizeof *sup->dps);
-    sup->n_dps = privd->n_dps;
-
     for (size_t i = 0; i < privd->n_dps; i++) {
-        struct sup_dp *d = &sup->dps[i];
-        const char *type = dpif_type(privd->dps[i].dpif);
-        struct status_page_values v = {
-            .flow_limit = cfg->flow_limit,
-            .megaflows = true,
-            .policy_generation = privd->dps[i].policy_generation,
-        };
-
-        d->pdp = &privd->dps[i];
-        d->index = i;
-        d->mac_table_fd = -1;
-        d->userspace = strcmp(type, "system") != 0;
-        int error = status_page_create(&v, &d->status, &eb);
+        int error = supervisor_add_dp(sup, privd->dps[i]);
         if (error) {
-            LOG_ERR("%s: %s", dpif_name(d->pdp->dpif), eb.msg);
-            sup->n_dps = i;
             supervisor_destroy(sup);
             return error;
         }
-        /* Userspace datapaths queue upcalls in privd, which pumps them
-         * into the handlers' rings; a kernel datapath gets one netlink
-         * socket per handler, which privd only passes on. */
-        error = dpif_handlers_set(d->pdp->dpif, sup->n_handlers);
-        if (!error) {
-            error = dpif_recv_set(d->pdp->dpif, true);
-        }
-        if (error) {
-            LOG_ERR("%s: cannot enable upcalls for %u handlers: %s",
-                    dpif_name(d->pdp->dpif), sup->n_handlers,
-                    strerror(error));
-            sup->n_dps = i + 1;
-            supervisor_destroy(sup);
-            return error;
-        }
-        d->handlers = xcalloc(sup->n_handlers, sizeof *d->handlers);
-        d->revalidators = xcalloc(sup->n_revalidators,
-                                  sizeof *d->revalidators);
-        for (unsigned int j = 0; j < sup->n_handlers; j++) {
-            sup_worker_init(sup, d, &d->handlers[j], WORKER_ROLE_HANDLER, j);
-        }
-        for (unsigned int j = 0; j < sup->n_revalidators; j++) {
-            sup_worker_init(sup, d, &d->revalidators[j],
-                            WORKER_ROLE_REVALIDATOR, j);
-        }
-        d->pump = dump_pump_create(sup, i, privd, d->pdp->dpif, d->status,
-                                   sup->n_revalidators, cfg->flow_limit,
-                                   cfg->max_idle_ms);
-    }
-    SUP_FOR_EACH_WORKER (w, sup) {
-        sup_worker_spawn(w);
     }
     long long now = time_msec();
     sup->next_report = now + SUPERVISOR_REPORT_INTERVAL_MSEC;
@@ -1329,31 +1572,13 @@ supervisor_destroy(struct supervisor *sup)
     if (!sup) {
         return;
     }
-    Dpif__Shutdown shutdown = DPIF__SHUTDOWN__INIT;
-    shutdown.reason = (char *) "dpifd is exiting";
-
+    /* The workers exit on the Shutdown or on EOF; their exits are no
+     * longer listened to. */
     for (size_t i = 0; i < sup->n_dps; i++) {
-        struct sup_dp *d = &sup->dps[i];
-        for (size_t j = 0; d->handlers && j < sup->n_handlers
-             + sup->n_revalidators; j++) {
-            struct sup_worker *w = sup_worker_at(sup, i, j);
-            if (w->state == SUP_UP) {
-                sup_send(w, IPC_SHUTDOWN, &shutdown.base, NULL, 0);
-            }
-            sup_worker_release(w);
-            sup_worker_clear_counters(w);
-            buf_uninit(&w->pending);
-            free(w->inflight);
-        }
-        free(d->handlers);
-        free(d->revalidators);
-        dump_pump_destroy(d->pump);
-        status_page_destroy(d->status);
-        if (d->policy) {
-            dpif__policy_update__free_unpacked(d->policy, NULL);
-        }
+        sup_dp_destroy(sup, sup->dps[i], "dpifd is exiting");
     }
     free(sup->dps);
+    free(sup->orphans);
     op_batch_destroy(sup->batch);
     buf_uninit(&sup->rx);
     free(sup);
@@ -1396,19 +1621,25 @@ supervisor_for_each_proc(const struct supervisor *sup,
             .role = "spawner",
             .pid = spawner_get_pid(sup->privd->spawner),
             .state = "running",
-            .start_msec = sup->privd->start_msec,
+            .start_msec = sup->privd->start_msec, /* Forked at startup. */
             .last_exit_reason = "",
         };
         proc_read_status(info.pid, &info.uid, &info.cap_eff);
         cb(&info, aux);
     }
     SUP_FOR_EACH_WORKER (w, sup) {
+        static const char *const states[] = {
+            [SUP_DOWN] = "down",
+            [SUP_HELLO] = "starting",
+            [SUP_UP] = "running",
+            [SUP_DYING] = "stopping",
+        };
         struct proc_info info = {
             .role = sup_role_name(w),
-            .id = w->index,
-            .dp = w->dp->pdp->dpif ? dpif_name(w->dp->pdp->dpif) : NULL,
+            .id = w->id,
+            .dp = dpif_name(w->dp->pdp->dpif),
+            .state = states[w->state],
             .pid = w->pid,
-            .state = sup_state_name(w->state),
             .uid = (uid_t) -1,
             .start_msec = w->start_msec,
             .restarts = w->restarts,
@@ -1490,34 +1721,37 @@ supervisor_for_each_worker_counter(
 }
 
 void
-supervisor_set_policy_generation(struct supervisor *sup, size_t dp,
+supervisor_set_policy_generation(struct supervisor *sup,
+                                 const struct privd_dp *pdp,
                                  uint64_t generation)
 {
-    if (dp < sup->n_dps) {
-        struct status_page_values v = *status_page_get(sup->dps[dp].status);
+    struct sup_dp *d = sup_find_dp(sup, pdp);
+    if (d) {
+        struct status_page_values v = *status_page_get(d->status);
         v.policy_generation = generation;
-        status_page_publish(sup->dps[dp].status, &v);
+        status_page_publish(d->status, &v);
     }
 }
 
 void
-supervisor_set_mac_table(struct supervisor *sup, size_t dp, int fd,
-                         uint64_t size)
+supervisor_set_mac_table(struct supervisor *sup, const struct privd_dp *pdp,
+                         int fd, uint64_t size)
 {
-    if (dp < sup->n_dps) {
-        sup->dps[dp].mac_table_fd = fd;
-        sup->dps[dp].mac_table_size = size;
+    struct sup_dp *d = sup_find_dp(sup, pdp);
+    if (d) {
+        d->mac_table_fd = fd;
+        d->mac_table_size = size;
     }
 }
 
 int
-supervisor_set_policy(struct supervisor *sup, size_t dp,
+supervisor_set_policy(struct supervisor *sup, const struct privd_dp *pdp,
                       const struct Dpif__PolicyUpdate *update)
 {
-    if (dp >= sup->n_dps) {
+    struct sup_dp *d = sup_find_dp(sup, pdp);
+    if (!d) {
         return EINVAL;
     }
-    struct sup_dp *d = &sup->dps[dp];
     size_t len = dpif__policy_update__get_packed_size(update);
     uint8_t *packed = xmalloc(len ? len : 1);
     dpif__policy_update__pack(update, packed);
@@ -1531,23 +1765,31 @@ supervisor_set_policy(struct supervisor *sup, size_t dp,
         dpif__policy_update__free_unpacked(d->policy, NULL);
     }
     d->policy = copy;
-    supervisor_set_policy_generation(sup, dp, copy->generation);
-    for (size_t i = 0; i < sup->n_handlers + sup->n_revalidators; i++) {
-        struct sup_worker *w = sup_worker_at(sup, dp, i);
-        if (w->state == SUP_UP) {
-            sup_send(w, IPC_POLICY_UPDATE, &copy->base, NULL, 0);
+    supervisor_set_policy_generation(sup, pdp, copy->generation);
+    for (unsigned int i = 0; i < sup->n_handlers; i++) {
+        if (d->handlers[i].state == SUP_UP) {
+            sup_send(&d->handlers[i], IPC_POLICY_UPDATE, &copy->base, NULL,
+                     0);
+        }
+    }
+    for (unsigned int i = 0; i < sup->n_revalidators; i++) {
+        if (d->revalidators[i].state == SUP_UP) {
+            sup_send(&d->revalidators[i], IPC_POLICY_UPDATE, &copy->base,
+                     NULL, 0);
         }
     }
     return 0;
 }
 
 void
-supervisor_set_megaflows(struct supervisor *sup, size_t dp, bool on)
+supervisor_set_megaflows(struct supervisor *sup, const struct privd_dp *pdp,
+                         bool on)
 {
-    if (dp < sup->n_dps) {
-        struct status_page_values v = *status_page_get(sup->dps[dp].status);
+    struct sup_dp *d = sup_find_dp(sup, pdp);
+    if (d) {
+        struct status_page_values v = *status_page_get(d->status);
         v.megaflows = on;
-        status_page_publish(sup->dps[dp].status, &v);
+        status_page_publish(d->status, &v);
     }
 }
 
@@ -1564,13 +1806,14 @@ supervisor_n_ready(const struct supervisor *sup)
 /* ----- dump pump hooks (privd/dump-pump.h) ----------------------------------- */
 
 int
-supervisor_send_dump(struct supervisor *sup, size_t dp, unsigned int shard,
-                     const Dpif__DumpShard *msg)
+supervisor_send_dump(struct supervisor *sup, const struct privd_dp *pdp,
+                     unsigned int shard, const Dpif__DumpShard *msg)
 {
-    if (dp >= sup->n_dps || shard >= sup->n_revalidators) {
+    struct sup_dp *d = sup_find_dp(sup, pdp);
+    if (!d || shard >= sup->n_revalidators) {
         return EINVAL;
     }
-    struct sup_worker *w = &sup->dps[dp].revalidators[shard];
+    struct sup_worker *w = &d->revalidators[shard];
     if (w->state != SUP_UP) {
         return ENOTCONN;
     }
@@ -1578,20 +1821,23 @@ supervisor_send_dump(struct supervisor *sup, size_t dp, unsigned int shard,
 }
 
 pid_t
-supervisor_revalidator_pid(const struct supervisor *sup, size_t dp,
-                           unsigned int shard)
+supervisor_revalidator_pid(const struct supervisor *sup,
+                           const struct privd_dp *pdp, unsigned int shard)
 {
-    if (dp >= sup->n_dps || shard >= sup->n_revalidators) {
+    const struct sup_dp *d = sup_find_dp(sup, pdp);
+    if (!d || shard >= sup->n_revalidators) {
         return 0;
     }
-    const struct sup_worker *w = &sup->dps[dp].revalidators[shard];
+    const struct sup_worker *w = &d->revalidators[shard];
     return w->state == SUP_UP ? w->pid : 0;
 }
 
 struct dump_pump *
-supervisor_get_dump_pump(const struct supervisor *sup, size_t dp)
+supervisor_get_dump_pump(const struct supervisor *sup,
+                         const struct privd_dp *pdp)
 {
-    return dp < sup->n_dps ? sup->dps[dp].pump : NULL;
+    const struct sup_dp *d = sup_find_dp(sup, pdp);
+    return d ? d->pump : NULL;
 }
 
 /* ----- upcall/show -------------------------------------------------------- */
@@ -1604,15 +1850,17 @@ supervisor_n_workers(const struct supervisor *sup, int role)
 }
 
 bool
-supervisor_get_worker_counter(const struct supervisor *sup, size_t dp,
-                              int role, unsigned int index, const char *name,
+supervisor_get_worker_counter(const struct supervisor *sup,
+                              const struct privd_dp *pdp, int role,
+                              unsigned int index, const char *name,
                               pid_t *pidp, uint64_t *valuep)
 {
+    const struct sup_dp *d = sup_find_dp(sup, pdp);
+
     *pidp = 0;
-    if (dp >= sup->n_dps || index >= supervisor_n_workers(sup, role)) {
+    if (!d || index >= supervisor_n_workers(sup, role)) {
         return false;
     }
-    const struct sup_dp *d = &sup->dps[dp];
     const struct sup_worker *w = (role == WORKER_ROLE_HANDLER
                                   ? &d->handlers[index]
                                   : &d->revalidators[index]);

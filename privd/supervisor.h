@@ -13,7 +13,13 @@
  *              (spawner_request(), privd/spawner.h), which starts the
  *              binary from its fixed list with that end on
  *              DPIF_WORKER_CONTROL_FD.  Spawner worker ids are global:
- *              dp_index * IPC_MAX_WORKERS + index within the role.
+ *              slot * CONFIG_MAX_WORKERS + index within the role, where
+ *              each datapath with workers holds one of CONFIG_MAX_DATAPATHS
+ *              slots (below SUPERVISOR_MAX_WORKER_ID, the spawner's
+ *              max_worker_id).  Slots are reused round robin, and one that
+ *              a removed datapath's processes still hold only when no
+ *              other is free, so ids do not collide across add and
+ *              remove.
  *
  *   handshake  The worker's first message must be a Hello within
  *              SUPERVISOR_HELLO_TIMEOUT_MSEC: protocol version IPC_VERSION,
@@ -76,6 +82,14 @@
  *              refreshed from the datapath's stats every
  *              SUPERVISOR_STATUS_INTERVAL_MSEC.
  *
+ *   datapaths  The supervisor follows privd's datapath set:
+ *              supervisor_add_dp() when privd opens one (dpifctl add-dp,
+ *              a reload), supervisor_remove_dp() before privd closes one.
+ *              A removed datapath's workers get a Shutdown and EOF; those
+ *              still running after SUPERVISOR_STOP_GRACE_MSEC are killed
+ *              through the spawner, and their exits, when the spawner
+ *              reports them, are logged and not restarted.
+ *
  * Counters: supervisor_worker_spawned, supervisor_spawn_failed,
  * supervisor_worker_exited, supervisor_worker_killed,
  * supervisor_hello_rejected, supervisor_hello_timeout,
@@ -88,6 +102,8 @@
  *
  *     supervisor_create(&privd, &privd.supervisor);   -- spawns everyone
  *     for (;;) {
+ *         ... privd_open_dp() / privd_close_dp() call
+ *             supervisor_add_dp() / supervisor_remove_dp() ...
  *         supervisor_run(privd.supervisor);
  *         ...
  *         supervisor_wait(privd.supervisor, &poller);
@@ -96,8 +112,9 @@
  *     supervisor_destroy(privd.supervisor);           -- before the spawner
  *
  * Ownership: the supervisor borrows 'privd' (its configuration, datapaths
- * and spawner), which must outlive it; it owns the workers' sockets, rings
- * and status pages.  Single-threaded.
+ * and spawner), which must outlive it, and each "struct privd_dp" from
+ * supervisor_add_dp() until supervisor_remove_dp(); it owns the workers'
+ * sockets, rings and status pages.  Single-threaded.
  */
 #ifndef PRIVD_SUPERVISOR_H
 #define PRIVD_SUPERVISOR_H 1
@@ -107,11 +124,13 @@
 #include <sys/types.h>
 
 #include "common/util.h"
+#include "privd/config.h"
 #include "proto/worker.pb-c.h"
 
 struct Dpif__PolicyUpdate;
 struct poller;
 struct privd;
+struct privd_dp;
 struct supervisor;
 
 #define SUPERVISOR_BACKOFF_MIN_MSEC 100
@@ -120,16 +139,20 @@ struct supervisor;
 #define SUPERVISOR_HELLO_TIMEOUT_MSEC 10000
 #define SUPERVISOR_REPORT_INTERVAL_MSEC 5000
 #define SUPERVISOR_STATUS_INTERVAL_MSEC 1000
+#define SUPERVISOR_STOP_GRACE_MSEC 2000
+
+/* Worker ids are below this: the spawner's max_worker_id. */
+#define SUPERVISOR_MAX_WORKER_ID (CONFIG_MAX_DATAPATHS * CONFIG_MAX_WORKERS)
 
 /* One process, for "dpifctl procs".  Strings are owned by the supervisor
  * and valid during the callback only. */
 struct proc_info {
     const char *role;           /* "handler", "revalidator", "spawner". */
-    unsigned id;                /* Index among its role on its datapath. */
+    unsigned id;                /* Worker id (spawner worker id). */
     const char *dp;             /* Datapath served (workers), or NULL. */
+    const char *state;          /* "starting", "running", "stopping",
+                                 * "down". */
     pid_t pid;                  /* 0 while not running. */
-    const char *state;          /* "starting" (spawned, no Hello yet),
-                                 * "running", "stopping" or "down". */
     uid_t uid;                  /* From /proc/PID/status; -1 if unknown. */
     uint64_t cap_eff;           /* CapEff from /proc/PID/status. */
     long long start_msec;       /* time_msec() of the last start. */
@@ -142,6 +165,19 @@ struct proc_info {
  * (a status page or spawn setup that failed outright; a worker that fails
  * to start is retried with backoff, not an error). */
 int supervisor_create(struct privd *privd, struct supervisor **supp);
+
+/* Starts the workers of 'dp', which privd has just opened: its status
+ * page and, for a userspace datapath, its handler channels, then spawns
+ * them.  Returns 0 or a positive errno (E2BIG: CONFIG_MAX_DATAPATHS
+ * datapaths have workers already; a status page that cannot be made). */
+int supervisor_add_dp(struct supervisor *, struct privd_dp *dp);
+
+/* Stops the workers of 'dp', which privd is about to close: sends them a
+ * Shutdown, closes their sockets, frees their rings and the status page,
+ * and forgets 'dp'.  Processes that have not exited after
+ * SUPERVISOR_STOP_GRACE_MSEC are killed; no exit of theirs causes a
+ * restart.  A 'dp' without workers is fine. */
+void supervisor_remove_dp(struct supervisor *, struct privd_dp *dp);
 
 /* Does all pending work without blocking: spawner exit reports, worker
  * messages, op batches, upcalls, restarts, timers. */
@@ -184,13 +220,14 @@ void supervisor_for_each_worker_counter(
                void *aux),
     void *aux);
 
-/* Publishes a new policy generation for datapath index 'dp' in the status
- * page (the PolicyUpdate itself is the policy module's). */
-void supervisor_set_policy_generation(struct supervisor *, size_t dp,
+/* Publishes a new policy generation for datapath 'dp' in its status page
+ * (the PolicyUpdate itself is the policy module's). */
+void supervisor_set_policy_generation(struct supervisor *,
+                                      const struct privd_dp *dp,
                                       uint64_t generation);
 
-/* Shared state for the workers of datapath index 'dp' (privd/policy-feed.h
- * provides it):
+/* Shared state for the workers of datapath 'dp' (privd/policy-feed.h
+ * provides it); a datapath without workers is ignored:
  *
  * supervisor_set_mac_table() attaches the MAC learning table's memfd 'fd'
  * ('size' bytes; borrowed, must stay open while the supervisor lives) to
@@ -201,14 +238,15 @@ void supervisor_set_policy_generation(struct supervisor *, size_t dp,
  * worker of 'dp' right after its HelloReply from then on, and publishes its
  * generation in the status page.  Returns 0, or EINVAL if 'update' cannot
  * be copied. */
-void supervisor_set_mac_table(struct supervisor *, size_t dp, int fd,
-                              uint64_t size);
-int supervisor_set_policy(struct supervisor *, size_t dp,
+void supervisor_set_mac_table(struct supervisor *, const struct privd_dp *dp,
+                              int fd, uint64_t size);
+int supervisor_set_policy(struct supervisor *, const struct privd_dp *dp,
                           const struct Dpif__PolicyUpdate *update);
 
 /* Publishes in datapath 'dp''s status page whether handlers install
  * megaflows (true, the default) or exact-match flows only. */
-void supervisor_set_megaflows(struct supervisor *, size_t dp, bool on);
+void supervisor_set_megaflows(struct supervisor *, const struct privd_dp *dp,
+                              bool on);
 
 /* Number of workers fully up (handshake done), for tests and waits. */
 unsigned int supervisor_n_ready(const struct supervisor *);
@@ -224,12 +262,13 @@ unsigned int supervisor_n_ready(const struct supervisor *);
  * supervisor_get_dump_pump() is the pump of datapath 'dp' (NULL if none),
  * for the control commands. */
 struct dump_pump;
-int supervisor_send_dump(struct supervisor *, size_t dp, unsigned int shard,
-                         const Dpif__DumpShard *msg);
-pid_t supervisor_revalidator_pid(const struct supervisor *, size_t dp,
+int supervisor_send_dump(struct supervisor *, const struct privd_dp *dp,
+                         unsigned int shard, const Dpif__DumpShard *msg);
+pid_t supervisor_revalidator_pid(const struct supervisor *,
+                                 const struct privd_dp *dp,
                                  unsigned int shard);
 struct dump_pump *supervisor_get_dump_pump(const struct supervisor *,
-                                           size_t dp);
+                                           const struct privd_dp *dp);
 
 /* Workers as upcall/show lists them: supervisor_n_workers() is the number
  * of workers of 'role' (WORKER_ROLE_HANDLER or WORKER_ROLE_REVALIDATOR, of
@@ -239,9 +278,9 @@ struct dump_pump *supervisor_get_dump_pump(const struct supervisor *,
  * CounterReport has counter or gauge 'name'; false otherwise (also for a worker
  * that does not exist, with '*pidp' 0). */
 unsigned int supervisor_n_workers(const struct supervisor *, int role);
-bool supervisor_get_worker_counter(const struct supervisor *, size_t dp,
-                                   int role, unsigned int index,
-                                   const char *name, pid_t *pidp,
-                                   uint64_t *valuep);
+bool supervisor_get_worker_counter(const struct supervisor *,
+                                   const struct privd_dp *dp, int role,
+                                   unsigned int index, const char *name,
+                                   pid_t *pidp, uint64_t *valuep);
 
 #endif /* supervisor.h */

@@ -53,6 +53,7 @@
 struct bench {
     struct privd privd;
     struct privd_dp dp;
+    struct privd_dp *dps[1];    /* privd.dps: 'dp'. */
     struct supervisor *sup;
     struct policy_feed *feed;
     uint32_t ports[N_PORTS];
@@ -144,7 +145,8 @@ run(unsigned int n_handlers, uint32_t n)
             exit(1);
         }
     }
-    b.privd.dps = &b.dp;
+    b.dps[0] = &b.dp;
+    b.privd.dps = b.dps;
     b.privd.n_dps = 1;
     if (spawner_start(&scfg, &b.privd.spawner, &eb)
         || supervisor_create(&b.privd, &b.sup)
@@ -152,7 +154,7 @@ run(unsigned int n_handlers, uint32_t n)
         fprintf(stderr, "bench_handler: start: %s\n", eb.msg);
         exit(1);
     }
-    supervisor_set_megaflows(b.sup, 0, false);
+    supervisor_set_megaflows(b.sup, &b.dp, false);
     long long deadline = time_msec() + 10000;
     while (supervisor_n_ready(b.sup) < n_handlers + 1
            && time_msec() < deadline) {

@@ -53,6 +53,8 @@ struct daemon {
     char sock[192];             /* RUN_DIR/dpifd.ctl. */
     char log[128];              /* DIR/dpifd.log: dpifd's stdout+stderr. */
     char conf[128];             /* DIR/dpifd.conf, for tests that use one. */
+    bool own_group;             /* dpifd leads its own process group, so
+                                 * that a test can signal the group. */
     pid_t pid;                  /* dpifd, or 0. */
 };
 
@@ -118,6 +120,9 @@ dpifd_spawn(const struct daemon *d, const char *const *args)
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (!pid) {
+        if (d->own_group && setpgid(0, 0)) {
+            _exit(125);
+        }
         int fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0) {
             _exit(126);
@@ -186,12 +191,13 @@ daemon_start(struct daemon *d, const char *const *extra)
     }
 }
 
-/* Sends 'sig' and returns the exit status (-1 if killed by a signal). */
+/* Sends 'sig' (to the whole process group with 'own_group') and returns
+ * the exit status (-1 if killed by a signal). */
 static int
 daemon_stop(struct daemon *d, int sig)
 {
     int status;
-    assert_int_equal(kill(d->pid, sig), 0);
+    assert_int_equal(kill(d->own_group ? -d->pid : d->pid, sig), 0);
     assert_int_equal(waitpid(d->pid, &status, 0), d->pid);
     d->pid = 0;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -563,7 +569,13 @@ dump_flows_pages(void **state)
     struct errbuf eb;
     struct buf actions;
 
-    daemon_start(d, NULL);
+    /* The policy makes exactly these flows, so that the revalidator keeps
+     * them. */
+    char *rules = xasprintf("%s/rules", d->dir);
+    write_file(rules, "priority=1,in_port=1,actions=2\n");
+    const char *extra[] = { "--rules", rules, NULL };
+    daemon_start(d, extra);
+    free(rules);
     assert_int_equal(client_open(&c, d->sock), 0);
     buf_init(&actions, 0);
     odp_put_output(&actions, 2);
@@ -647,8 +659,8 @@ dump_flows_pages(void **state)
     assert_int_equal(daemon_stop(d, SIGTERM), 0);
 }
 
-/* add-dp, add-if, del-if, del-dp, log/set, memory/show; commands of later
- * issues answer EOPNOTSUPP with their reason; counters count them. */
+/* add-dp, add-if, del-if, del-dp, log/set, memory/show, upcall/show and
+ * fdb/show, also on a datapath added at run time. */
 static void
 admin_commands(void **state)
 {
@@ -736,21 +748,28 @@ admin_commands(void **state)
     assert_true(rss);
     ipc_msg_destroy(&m);
 
-    uint64_t before = get_counter(&c, "control_request_unavailable");
+    /* upcall/show and fdb/show work on br0 as on a datapath added at run
+     * time, which has workers and a MAC table of its own. */
+    adp_body.name = "br2";
+    call_ok(&c, &adp, &m, DPIF__REPLY__RESULT_ADD_DP);
+    ipc_msg_destroy(&m);
     REQUEST(up, upcall_show, UPCALL_SHOW, Dpif__UpcallShowRequest,
             DPIF__UPCALL_SHOW_REQUEST__INIT);
-    rp = call(&c, &up, &m);
-    assert_int_equal(rp->error, EOPNOTSUPP);
-    assert_non_null(strstr(rp->reason, "not available yet"));
+    rp = call_ok(&c, &up, &m, DPIF__REPLY__RESULT_UPCALL_SHOW);
+    assert_int_equal(rp->upcall_show->n_dps, 2);
+    for (size_t i = 0; i < rp->upcall_show->n_dps; i++) {
+        assert_true(rp->upcall_show->dps[i]->n_handlers >= 1);
+        assert_true(rp->upcall_show->dps[i]->n_revalidators >= 1);
+    }
     ipc_msg_destroy(&m);
     REQUEST(fdb, fdb_show, FDB_SHOW, Dpif__FdbShowRequest,
             DPIF__FDB_SHOW_REQUEST__INIT);
-    fdb_body.dp = "br0";
-    rp = call(&c, &fdb, &m);
-    assert_int_equal(rp->error, EOPNOTSUPP);
-    ipc_msg_destroy(&m);
-    assert_int_equal(get_counter(&c, "control_request_unavailable"),
-                     before + 2);
+    const char *fdb_dps[] = { "br0", "br2" };
+    for (size_t i = 0; i < ARRAY_SIZE(fdb_dps); i++) {
+        fdb_body.dp = (char *) fdb_dps[i];
+        call_ok(&c, &fdb, &m, DPIF__REPLY__RESULT_FDB_SHOW);
+        ipc_msg_destroy(&m);
+    }
 
     /* A request without a command. */
     Dpif__Request empty = DPIF__REQUEST__INIT;
@@ -795,9 +814,22 @@ hostile_clients(void **state)
     for (size_t i = 0; i < ARRAY_SIZE(more); i++) {
         ipc_conn_close(&more[i].conn);
     }
-    /* Slots free again. */
-    assert_int_equal(client_open(&c, d->sock), 0);
-    call_ok(&c, &show, &m, DPIF__REPLY__RESULT_SHOW);
+    /* Slots free again, once dpifd has seen the closes: until then a new
+     * client may still be over the limit and get EOF. */
+    long long deadline = time_msec() + WAIT_MSEC;
+    for (;;) {
+        assert_int_equal(client_open(&c, d->sock), 0);
+        int error = client_call(&c, &show, &m);
+        if (!error) {
+            break;
+        }
+        assert_int_equal(error, EPIPE);
+        ipc_conn_close(&c.conn);
+        assert_true(time_msec() < deadline);
+        sleep_msec(20);
+    }
+    assert_int_equal(((const Dpif__Reply *) m.msg)->result_case,
+                     DPIF__REPLY__RESULT_SHOW);
     ipc_msg_destroy(&m);
     ipc_conn_close(&c.conn);
     assert_int_equal(daemon_stop(d, SIGTERM), 0);
@@ -887,10 +919,14 @@ permissions(void **state)
     assert_int_equal(stat(d->sock, &st), 0);
     assert_int_equal(st.st_mode & 07777, 0660);
     assert_int_equal(st.st_gid, dpifd_gid);
-    /* privd dropped to the dpifd user. */
+    /* privd dropped to the dpifd user (right after its socket listens). */
     struct passwd *pw = getpwnam("dpifd");
     assert_non_null(pw);
-    assert_true(proc_status_ids_are(d->pid, "Uid", pw->pw_uid));
+    long long deadline = time_msec() + WAIT_MSEC;
+    while (!proc_status_ids_are(d->pid, "Uid", pw->pw_uid)) {
+        assert_true(time_msec() < deadline);
+        sleep_msec(20);
+    }
 
     assert_int_equal(run_as_nobody(&dpifd_gid, 1, nobody_in_group, d), 0);
     assert_int_equal(run_as_nobody(NULL, 0, nobody_outside_group, d), 0);
@@ -968,6 +1004,208 @@ sighup_reload(void **state)
     char *log = read_file(d->log);
     assert_non_null(strstr(log, d->conf));
     assert_non_null(strstr(log, ":1: flow-limit"));
+    free(log);
+}
+
+/* ----- workers follow the datapath set ---------------------------------- */
+
+/* The workers of one datapath, from "procs". */
+struct dp_workers {
+    size_t n;                   /* Workers listed for the datapath. */
+    size_t n_running;           /* Those in state "running". */
+    pid_t pids[8];              /* Their pids, 'n' of them. */
+    bool ids_unique;            /* No two workers (of any datapath) share a
+                                 * role and id. */
+};
+
+/* Fills '*w' with the workers "procs" lists for datapath 'dp'. */
+static void
+get_dp_workers(const struct daemon *d, const char *dp, struct dp_workers *w)
+{
+    struct client c;
+    struct ipc_msg m;
+
+    memset(w, 0, sizeof *w);
+    w->ids_unique = true;
+    assert_int_equal(client_open(&c, d->sock), 0);
+    REQUEST(pr, procs, PROCS, Dpif__ProcsRequest, DPIF__PROCS_REQUEST__INIT);
+    const Dpif__Reply *rp = call_ok(&c, &pr, &m, DPIF__REPLY__RESULT_PROCS);
+    for (size_t i = 0; i < rp->procs->n_procs; i++) {
+        const Dpif__ProcInfo *p = rp->procs->procs[i];
+        if (!p->dp) {
+            continue;
+        }
+        for (size_t j = 0; j < i; j++) {
+            const Dpif__ProcInfo *q = rp->procs->procs[j];
+            if (q->dp && q->id == p->id && !strcmp(q->role, p->role)) {
+                w->ids_unique = false;
+            }
+        }
+        if (!strcmp(p->dp, dp) && w->n < ARRAY_SIZE(w->pids)) {
+            w->pids[w->n++] = (pid_t) p->pid;
+            w->n_running += !strcmp(p->state, "running") && p->pid;
+        }
+    }
+    ipc_msg_destroy(&m);
+    ipc_conn_close(&c.conn);
+}
+
+/* Waits until datapath 'dp' has exactly 'n' workers, all running (n > 0),
+ * or none listed (n == 0), and returns them in '*w'. */
+static void
+wait_dp_workers(const struct daemon *d, const char *dp, size_t n,
+                struct dp_workers *w)
+{
+    long long deadline = time_msec() + WAIT_MSEC;
+    for (;;) {
+        get_dp_workers(d, dp, w);
+        assert_true(w->ids_unique);
+        if (w->n == n && w->n_running == n) {
+            return;
+        }
+        if (time_msec() > deadline) {
+            fail_msg("%s: %zu workers (%zu running), want %zu running", dp,
+                     w->n, w->n_running, n);
+        }
+        sleep_msec(20);
+    }
+}
+
+/* True if process 'pid' still exists (a zombie counts: nobody reaped it). */
+static bool
+process_exists(pid_t pid)
+{
+    char path[32];
+    struct stat st;
+    snprintf(path, sizeof path, "/proc/%ld", (long) pid);
+    return !stat(path, &st);
+}
+
+/* Waits until every process of 'w' is gone. */
+static void
+wait_processes_gone(const struct dp_workers *w)
+{
+    long long deadline = time_msec() + WAIT_MSEC;
+    for (size_t i = 0; i < w->n; i++) {
+        while (process_exists(w->pids[i])) {
+            if (time_msec() > deadline) {
+                fail_msg("worker pid %ld still exists", (long) w->pids[i]);
+            }
+            sleep_msec(20);
+        }
+    }
+}
+
+/* The same processes, in the same order, all running. */
+static void
+assert_same_workers(const struct dp_workers *a, const struct dp_workers *b)
+{
+    assert_int_equal(a->n, b->n);
+    assert_int_equal(b->n_running, b->n);
+    for (size_t i = 0; i < a->n; i++) {
+        assert_int_equal(a->pids[i], b->pids[i]);
+        assert_true(process_exists(b->pids[i]));
+    }
+}
+
+static void
+add_dp(const struct daemon *d, const char *name, const char *port)
+{
+    struct client c;
+    struct ipc_msg m;
+
+    assert_int_equal(client_open(&c, d->sock), 0);
+    REQUEST(adp, add_dp, ADD_DP, Dpif__AddDpRequest,
+            DPIF__ADD_DP_REQUEST__INIT);
+    adp_body.name = (char *) name;
+    adp_body.type = "dummy";
+    call_ok(&c, &adp, &m, DPIF__REPLY__RESULT_ADD_DP);
+    ipc_msg_destroy(&m);
+    REQUEST(aif, add_if, ADD_IF, Dpif__AddIfRequest,
+            DPIF__ADD_IF_REQUEST__INIT);
+    aif_body.dp = (char *) name;
+    aif_body.name = (char *) port;
+    call_ok(&c, &aif, &m, DPIF__REPLY__RESULT_ADD_IF);
+    ipc_msg_destroy(&m);
+    ipc_conn_close(&c.conn);
+}
+
+static void
+del_dp(const struct daemon *d, const char *name)
+{
+    struct client c;
+    struct ipc_msg m;
+
+    assert_int_equal(client_open(&c, d->sock), 0);
+    REQUEST(ddp, del_dp, DEL_DP, Dpif__DelDpRequest,
+            DPIF__DEL_DP_REQUEST__INIT);
+    ddp_body.name = (char *) name;
+    call_ok(&c, &ddp, &m, DPIF__REPLY__RESULT_DEL_DP);
+    ipc_msg_destroy(&m);
+    ipc_conn_close(&c.conn);
+}
+
+/* Workers follow add-dp, del-dp and reloads: a new datapath gets its own
+ * handler and revalidator, a removed one's stop (and are not restarted),
+ * br0's are untouched throughout, worker ids never collide; a signal to
+ * the whole process group stops everything without an error logged. */
+static void
+workers_follow_datapaths(void **state)
+{
+    struct daemon *d = *state;
+    struct dp_workers br0, br0_now, w, w2;
+
+    write_file(d->conf, "handlers = 1\nrevalidators = 1\n");
+    const char *extra[] = { "--config", d->conf, NULL };
+    d->own_group = true;
+    daemon_start(d, extra);
+    wait_dp_workers(d, "br0", 2, &br0);
+
+    /* add-dp / del-dp, twice: the second br1 reuses nothing of the
+     * first. */
+    for (int round = 0; round < 2; round++) {
+        add_dp(d, "br1", "q1");
+        wait_dp_workers(d, "br1", 2, &w);
+        del_dp(d, "br1");
+        wait_dp_workers(d, "br1", 0, &w2);
+        wait_processes_gone(&w);
+        get_dp_workers(d, "br0", &br0_now);
+        assert_same_workers(&br0, &br0_now);
+    }
+
+    /* A reload adds br2, with its workers... */
+    write_file(d->conf, "handlers = 1\nrevalidators = 1\n"
+               "[datapath dummy@br2]\nport = r1\n");
+    assert_int_equal(kill(d->pid, SIGHUP), 0);
+    wait_dp_workers(d, "br2", 2, &w);
+    /* ... next to a datapath added by hand, which a reload keeps. */
+    add_dp(d, "br3", "s1");
+    wait_dp_workers(d, "br3", 2, &w2);
+
+    /* A reload without br2 stops its workers only. */
+    write_file(d->conf, "handlers = 1\nrevalidators = 1\n");
+    assert_int_equal(kill(d->pid, SIGHUP), 0);
+    wait_dp_workers(d, "br2", 0, &br0_now);
+    wait_processes_gone(&w);
+    get_dp_workers(d, "br3", &br0_now);
+    assert_same_workers(&w2, &br0_now);
+    get_dp_workers(d, "br0", &br0_now);
+    assert_same_workers(&br0, &br0_now);
+
+    /* Removed datapaths' workers exited when told to, and stayed down. */
+    char *log = read_file(d->log);
+    assert_non_null(strstr(log, "of a removed datapath: exited with "
+                           "status 0"));
+    assert_null(strstr(log, "restarting in"));
+    free(log);
+
+    /* SIGTERM to dpifd, the spawner and the workers at once (a terminal's
+     * ^C): a clean exit, nothing logged as an error. */
+    assert_int_equal(daemon_stop(d, SIGTERM), 0);
+    log = read_file(d->log);
+    if (strstr(log, "|err|")) {
+        fail_msg("error logged:\n%s", log);
+    }
     free(log);
 }
 
@@ -1165,6 +1403,7 @@ main(void)
         T(hostile_clients),
         T(permissions),
         T(sighup_reload),
+        T(workers_follow_datapaths),
         T(sigterm_cleans_up),
         T(sd_notify_ready),
         T(second_instance_refused),

@@ -50,6 +50,7 @@
 struct fixture {
     struct privd privd;
     struct privd_dp dp;
+    struct privd_dp *dps[1];    /* privd.dps: 'dp'. */
     struct supervisor *sup;
     struct dump_pump *pump;
 };
@@ -77,13 +78,14 @@ fixture_start(struct fixture *fx, const char *name, uint32_t max_idle)
         assert_int_equal(dpif_port_add(fx->dp.dpif, port, "dummy", &port_no),
                          0);
     }
-    fx->privd.dps = &fx->dp;
+    fx->dps[0] = &fx->dp;
+    fx->privd.dps = fx->dps;
     fx->privd.n_dps = 1;
     if (spawner_start(&scfg, &fx->privd.spawner, &eb)) {
         fail_msg("spawner_start: %s", eb.msg);
     }
     assert_int_equal(supervisor_create(&fx->privd, &fx->sup), 0);
-    fx->pump = supervisor_get_dump_pump(fx->sup, 0);
+    fx->pump = supervisor_get_dump_pump(fx->sup, &fx->dp);
     assert_non_null(fx->pump);
 }
 
@@ -279,13 +281,14 @@ active_flow_stays_stats_counted_once_across_kill(void **state)
 
     /* Kill both revalidators (whichever owns the flow). */
     for (unsigned int i = 0; i < 2; i++) {
-        pid_t pid = supervisor_revalidator_pid(fx.sup, 0, i);
+        pid_t pid = supervisor_revalidator_pid(fx.sup, &fx.dp, i);
         assert_true(pid > 0);
         assert_int_equal(kill(pid, SIGKILL), 0);
     }
     assert_true(STEP_UNTIL(&fx, 10000,
-                           supervisor_revalidator_pid(fx.sup, 0, 0) > 0
-                           && supervisor_revalidator_pid(fx.sup, 0, 1) > 0));
+                           supervisor_revalidator_pid(fx.sup, &fx.dp, 0) > 0
+                           && supervisor_revalidator_pid(fx.sup, &fx.dp,
+                                                         1) > 0));
     wait_cycle(&fx, false);
     wait_cycle(&fx, false);
     assert_int_equal(n_flows(&fx), 1);

@@ -46,6 +46,7 @@
 struct fixture {
     struct privd privd;         /* Context handed to the supervisor. */
     struct privd_dp dp;         /* Its one datapath. */
+    struct privd_dp *dps[1];    /* privd.dps: 'dp'. */
     struct supervisor *sup;     /* Owned. */
 };
 
@@ -56,7 +57,7 @@ fixture_start(struct fixture *fx, const char *dp_name,
     struct spawner_config scfg = {
         .handler_path = handler_path,
         .revalidator_path = TEST_REVALD,
-        .max_worker_id = IPC_MAX_WORKERS,
+        .max_worker_id = SUPERVISOR_MAX_WORKER_ID,
     };
     struct errbuf eb = { "" };
     uint32_t port_no;
@@ -74,7 +75,8 @@ fixture_start(struct fixture *fx, const char *dp_name,
         assert_int_equal(dpif_port_add(fx->dp.dpif, name, "dummy", &port_no),
                          0);
     }
-    fx->privd.dps = &fx->dp;
+    fx->dps[0] = &fx->dp;
+    fx->privd.dps = fx->dps;
     fx->privd.n_dps = 1;
     if (spawner_start(&scfg, &fx->privd.spawner, &eb)) {
         fail_msg("spawner_start: %s", eb.msg);
@@ -318,6 +320,88 @@ real_workers_serve_and_restart(void **state)
     fixture_stop(&fx);
 }
 
+/* The pids of the workers that serve datapath 'dp', in '*pids'. */
+struct dp_pids {
+    const char *dp;             /* Datapath to look for. */
+    pid_t pids[4];              /* Its workers' pids (0: down). */
+    size_t n;                   /* Workers listed. */
+};
+
+static void
+dp_pids_cb(const struct proc_info *info, void *p_)
+{
+    struct dp_pids *p = p_;
+    if (info->dp && !strcmp(info->dp, p->dp) && p->n < ARRAY_SIZE(p->pids)) {
+        p->pids[p->n++] = info->pid;
+    }
+}
+
+static struct dp_pids
+dp_pids(const struct fixture *fx, const char *dp)
+{
+    struct dp_pids p = { .dp = dp };
+    supervisor_for_each_proc(fx->sup, dp_pids_cb, &p);
+    return p;
+}
+
+static bool
+pid_gone(pid_t pid)
+{
+    char st[64];
+    return !proc_status_field(pid, "State", st, sizeof st);
+}
+
+/* supervisor_add_dp() starts a second datapath's workers next to the
+ * first's; supervisor_remove_dp() stops them, killing one that does not
+ * react (stopped) after the grace period, and restarts none of them. */
+static void
+workers_follow_added_and_removed_dp(void **state)
+{
+    struct fixture fx;
+    struct privd_dp dp2;
+
+    (void) state;
+    fixture_start(&fx, "wpdp4", TEST_HANDLERD, 10);
+    assert_true(STEP_UNTIL(&fx, 10000, supervisor_n_ready(fx.sup) == 2));
+    struct dp_pids first = dp_pids(&fx, "wpdp4");
+    assert_int_equal(first.n, 2);
+
+    memset(&dp2, 0, sizeof dp2);
+    assert_int_equal(dpif_create_and_open("wpdp5", "dummy", &dp2.dpif), 0);
+    assert_int_equal(supervisor_add_dp(fx.sup, &dp2), 0);
+    assert_true(STEP_UNTIL(&fx, 10000, supervisor_n_ready(fx.sup) == 4));
+    struct dp_pids second = dp_pids(&fx, "wpdp5");
+    assert_int_equal(second.n, 2);
+    assert_true(second.pids[0] && second.pids[1]);
+
+    /* A stopped worker ignores its Shutdown: it is killed after the grace
+     * period; the other exits at once. */
+    assert_int_equal(kill(second.pids[0], SIGSTOP), 0);
+    uint64_t spawned = counter_get("supervisor_worker_spawned");
+    uint64_t killed = counter_get("supervisor_worker_killed");
+    long long removed = time_msec();
+    supervisor_remove_dp(fx.sup, &dp2);
+    assert_int_equal(dp_pids(&fx, "wpdp5").n, 0);
+    assert_true(STEP_UNTIL(&fx, 3000, pid_gone(second.pids[1])));
+    assert_false(pid_gone(second.pids[0]));
+    assert_true(STEP_UNTIL(&fx, SUPERVISOR_STOP_GRACE_MSEC + 3000,
+                           pid_gone(second.pids[0])));
+    assert_true(time_msec() - removed >= SUPERVISOR_STOP_GRACE_MSEC);
+    assert_int_equal(counter_get("supervisor_worker_killed"), killed + 1);
+
+    /* Nothing restarted; the first datapath's workers untouched. */
+    long long until = time_msec() + 3 * SUPERVISOR_BACKOFF_MIN_MSEC;
+    STEP_UNTIL(&fx, 3 * SUPERVISOR_BACKOFF_MIN_MSEC, time_msec() >= until);
+    assert_int_equal(counter_get("supervisor_worker_spawned"), spawned);
+    assert_int_equal(supervisor_n_ready(fx.sup), 2);
+    struct dp_pids now = dp_pids(&fx, "wpdp4");
+    assert_memory_equal(now.pids, first.pids, sizeof first.pids);
+
+    dpif_delete(dp2.dpif);
+    dpif_close(dp2.dpif);
+    fixture_stop(&fx);
+}
+
 static void
 workers_exit_when_privd_dies(void **state)
 {
@@ -372,6 +456,7 @@ main(void)
         cmocka_unit_test(hostile_worker_is_refused_and_killed),
         cmocka_unit_test(malformed_limit_kills),
         cmocka_unit_test(real_workers_serve_and_restart),
+        cmocka_unit_test(workers_follow_added_and_removed_dp),
         cmocka_unit_test(workers_exit_when_privd_dies),
     };
     signal(SIGPIPE, SIG_IGN);

@@ -275,11 +275,16 @@ for i in range(1500):
 PY
 limit_counted() { [ "$(counter upcall_flow_limit_hit)" -gt 0 ]; }
 wait_for 100 limit_counted || fail "upcall_flow_limit_hit did not count"
-nf=$(n_flows)
+# The most flows any dump saw, not the count now: at the limit the
+# revalidator expires idle flows after 100 ms (the seeds' rule), so the
+# current count depends on how slow the emulated guest is.
+max_flows() { ctl upcall/show | sed -n 's/.*(max \([0-9]*\)).*/\1/p' | head -1; }
+flows_seen() { [ "$(max_flows)" -ge 500 ]; }
+wait_for 100 flows_seen || fail "only $(max_flows) flows installed at most"
+nf=$(max_flows)
 [ "$nf" -le 1100 ] || fail "$nf flows with a limit of 1000"
-[ "$nf" -ge 500 ] || fail "only $nf flows installed"
 ping_ok 1 2 || fail "ping ns1 -> ns2 at the flow limit"
-step "restart with flow limit 1000, 1500 new MACs: $nf flows, ping passes"
+step "restart with flow limit 1000, 1500 new MACs: at most $nf flows, ping passes"
 
 # --- idle expiry -----------------------------------------------------------------
 # The revalidator deletes flows idle for --max-idle, those of the handlers
