@@ -392,6 +392,23 @@ shm_ring_reserve(struct shm_ring *ring, size_t len, void **datap,
     return 0;
 }
 
+uint64_t
+shm_ring_produced(const struct shm_ring *ring)
+{
+    shm_ring_check_role(ring, SHM_RING_PRODUCER);
+    return ring->head;
+}
+
+int
+shm_ring_consumed(struct shm_ring *ring, uint64_t *tailp, struct errbuf *eb)
+{
+    shm_ring_check_role(ring, SHM_RING_PRODUCER);
+    if (ring->broken) {
+        return errbuf_set(eb, EPROTO, "ring is broken");
+    }
+    return shm_ring_load_tail(ring, tailp, eb);
+}
+
 void
 shm_ring_commit(struct shm_ring *ring, size_t len)
 {

@@ -201,6 +201,17 @@ void shm_ring_commit(struct shm_ring *, size_t len);
 int shm_ring_push(struct shm_ring *, const void *data, size_t len,
                   struct errbuf *);
 
+/* Bytes ever produced into 'ring': the end of the last committed record,
+ * as a free-running byte count (see "Concepts"). */
+uint64_t shm_ring_produced(const struct shm_ring *);
+
+/* Stores in '*tailp' the bytes the consumer has consumed so far, read from
+ * the shared header and validated as every producer call does: records
+ * that end after '*tailp' (compare with shm_ring_produced() after their
+ * commit) were not taken yet.  Returns 0, or EPROTO (the ring is then
+ * broken) if the consumer wrote an impossible tail. */
+int shm_ring_consumed(struct shm_ring *, uint64_t *tailp, struct errbuf *);
+
 /* ----- consumer ---------------------------------------------------------- */
 
 /* Removes the oldest record, copying its bytes into 'out' (cleared first).

@@ -579,6 +579,11 @@ upcall_note_result(enum upcall_op_kind kind, uint32_t error,
              * race for the same flow: the flow is there. */
             COUNTER_INC(upcall_put_exists);
             return true;
+        } else if (error == ENOSPC) {
+            /* privd refused it at the flow limit, which this handler's
+             * estimate had not reached yet. */
+            COUNTER_INC(upcall_flow_limit_hit);
+            return true;
         }
         COUNTER_INC(upcall_put_failed);
         LOG_WARN_RL(&rl, "flow put failed: %s%s%s", strerror((int) error),

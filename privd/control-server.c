@@ -684,6 +684,9 @@ ctl_add_if(struct control_ctx *ctx, const Dpif__Request *rq, Dpif__Reply *rp)
         return errbuf_set(&ctx->eb, error, "adding port %s (type %s): %s",
                           r->name, type, strerror(error));
     }
+    if (ctx->privd->policy_feed) {
+        policy_feed_refresh_ports(ctx->privd->policy_feed);
+    }
     Dpif__AddIfReply *out;
     CTX_NEW(ctx, out, dpif__add_if_reply__init);
     out->port_no = port_no;
@@ -729,6 +732,9 @@ ctl_del_if(struct control_ctx *ctx, const Dpif__Request *rq, Dpif__Reply *rp)
     if (error) {
         return errbuf_set(&ctx->eb, error, "deleting port %u: %s", port_no,
                           strerror(error));
+    }
+    if (ctx->privd->policy_feed) {
+        policy_feed_refresh_ports(ctx->privd->policy_feed);
     }
     Dpif__DelIfReply *out;
     CTX_NEW(ctx, out, dpif__del_if_reply__init);
@@ -1302,6 +1308,16 @@ ctl_counter_cb(const char *name, uint64_t value, void *aux)
                ctl_value(l->ctx, name, value, l->process));
 }
 
+/* Lists one worker's counter under that worker's name. */
+static void
+ctl_worker_counter_cb(const char *process, const char *name, uint64_t value,
+                      void *aux)
+{
+    struct ctl_counter_list *l = aux;
+    CTX_APPEND(l->ctx, l->out->counters, l->out->n_counters,
+               ctl_value(l->ctx, name, value, process));
+}
+
 /* Adds counters up by name across processes. */
 struct ctl_counter_sum {
     char **names;               /* Counter names (borrowed from 'ctx'). */
@@ -1358,9 +1374,10 @@ ctl_counters(struct control_ctx *ctx, const Dpif__Request *rq,
         struct ctl_counter_list own = { ctx, out, "privd" };
         counters_for_each(ctl_counter_cb, &own);
         if (ctx->privd->supervisor) {
-            struct ctl_counter_list workers = { ctx, out, "workers" };
-            supervisor_for_each_counter(ctx->privd->supervisor,
-                                        ctl_counter_cb, &workers);
+            struct ctl_counter_list workers = { ctx, out, NULL };
+            supervisor_for_each_worker_counter(ctx->privd->supervisor,
+                                               ctl_worker_counter_cb,
+                                               &workers);
         }
     }
     rp->result_case = DPIF__REPLY__RESULT_COUNTERS;

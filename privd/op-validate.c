@@ -29,6 +29,7 @@ COUNTER_DEFINE(op_rejected_actions);
 COUNTER_DEFINE(op_rejected_port);
 COUNTER_DEFINE(op_rejected_pid);
 COUNTER_DEFINE(op_rejected_packet);
+COUNTER_DEFINE(op_refused_flow_limit);
 COUNTER_DEFINE(op_executed);
 COUNTER_DEFINE(op_failed);
 
@@ -83,6 +84,7 @@ void
 op_batch_clear(struct op_batch *b)
 {
     b->batch_id = 0;
+    b->flow_limit = 0;
     b->error = 0;
     b->reason.msg[0] = '\0';
     b->n_ops = 0;
@@ -484,6 +486,7 @@ op_batch_check(struct op_batch *b, const struct op_context *ctx,
 
     op_batch_clear(b);
     b->batch_id = msg->batch_id;
+    b->flow_limit = ctx->role == WORKER_ROLE_HANDLER ? ctx->flow_limit : 0;
     if (!msg->n_ops) {
         COUNTER_INC(op_rejected_batch_empty);
         b->error = errbuf_set(&b->reason, EINVAL, "batch has no ops");
@@ -516,14 +519,48 @@ op_batch_check(struct op_batch *b, const struct op_context *ctx,
     }
 }
 
+/* Refuses the creates of 'b' that would take 'dpif' to more than
+ * b->flow_limit flows.  The handlers estimate the flow count from the
+ * status page and stop creating at the limit; this makes the limit hold
+ * whatever they estimate (a burst of batches in flight, a hostile
+ * handler). */
+static void
+op_batch_apply_flow_limit(struct op_batch *b, struct dpif *dpif)
+{
+    struct dpif_dp_stats stats;
+    uint64_t n_flows;
+
+    if (!b->flow_limit || dpif_get_dp_stats(dpif, &stats)) {
+        return;
+    }
+    n_flows = stats.n_flows;
+    for (size_t i = 0; i < b->n_ops; i++) {
+        struct op_slot *slot = &b->slots[i];
+        if (slot->rejected || slot->op.type != DPIF_OP_FLOW_PUT
+            || !(slot->op.flow_put.flags & DPIF_FP_CREATE)) {
+            continue;
+        }
+        if (n_flows >= b->flow_limit) {
+            slot->limited = true;
+            slot->error = ENOSPC;
+            errbuf_set(&slot->reason, ENOSPC, "flow limit %"PRIu64
+                       " reached", b->flow_limit);
+            COUNTER_INC(op_refused_flow_limit);
+        } else {
+            n_flows++;
+        }
+    }
+}
+
 void
 op_batch_execute(struct op_batch *b, struct dpif *dpif)
 {
     struct dpif_op *ops[IPC_MAX_BATCH];
     size_t n = 0;
 
+    op_batch_apply_flow_limit(b, dpif);
     for (size_t i = 0; i < b->n_ops; i++) {
-        if (!b->slots[i].rejected) {
+        if (!b->slots[i].rejected && !b->slots[i].limited) {
             ops[n++] = &b->slots[i].op;
         }
     }
@@ -533,7 +570,7 @@ op_batch_execute(struct op_batch *b, struct dpif *dpif)
     dpif_operate(dpif, ops, n);
     for (size_t i = 0; i < b->n_ops; i++) {
         struct op_slot *slot = &b->slots[i];
-        if (slot->rejected) {
+        if (slot->rejected || slot->limited) {
             continue;
         }
         slot->error = slot->op.error;

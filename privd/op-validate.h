@@ -51,6 +51,13 @@
  *     5. Execute packets: at least an Ethernet header (14 bytes), at most
  *        IPC_MAX_PACKET (EINVAL).
  *
+ * The flow limit: at execution, a handler's FLOW_PUT create that would
+ * take the datapath beyond op_context.flow_limit flows (the status page's
+ * limit) is not executed and gets ENOSPC ("flow limit N reached", counter
+ * op_refused_flow_limit).  Handlers stop creating at the limit themselves,
+ * from an estimate; this makes it hold exactly.  It is not misbehaviour
+ * (no strike).
+ *
  * Before the ops, the batch: 1..batch_size ops (batch_size the configured
  * value, itself at most IPC_MAX_BATCH = 64).  A batch that fails this is
  * refused as a whole: one result carrying the error (as worker.proto says).
@@ -144,6 +151,9 @@ struct op_context {
     unsigned int n_revalidators; /* Shards of this datapath (>= 1). */
     unsigned int batch_size;    /* Configured ops per batch, 1..
                                  * IPC_MAX_BATCH. */
+    uint64_t flow_limit;        /* Handlers: creates beyond this many flows
+                                 * in the datapath are refused (ENOSPC);
+                                 * 0 for no limit. */
 };
 
 /* One op of a batch, after validation. */
@@ -152,6 +162,9 @@ struct op_slot {
                                  * errno it was refused or failed with. */
     bool rejected;              /* True if refused by validation (never
                                  * reached the datapath). */
+    bool limited;               /* True if a valid create was refused at
+                                 * the flow limit (never reached the
+                                 * datapath; not misbehaviour). */
     struct errbuf reason;       /* Why, when 'error' is nonzero. */
     bool want_stats;            /* Return 'stats' in the result. */
     struct dpif_op op;          /* The op for dpif_operate(); its buffers
@@ -170,6 +183,7 @@ struct op_batch {
     int error;                  /* Nonzero if the batch was refused as a
                                  * whole (then 'n_ops' is 0). */
     struct errbuf reason;       /* Why, when 'error' is nonzero. */
+    uint64_t flow_limit;        /* From the op_context. */
     size_t n_ops;               /* Slots in use. */
     size_t n_rejected;          /* Ops (or the whole batch: 1) refused by
                                  * validation, for the malformed-data

@@ -394,9 +394,14 @@ policy_feed_destroy(struct policy_feed *feed)
 void
 policy_feed_run(struct policy_feed *feed)
 {
-    if (time_msec() < feed->next_poll) {
-        return;
+    if (time_msec() >= feed->next_poll) {
+        policy_feed_refresh_ports(feed);
     }
+}
+
+void
+policy_feed_refresh_ports(struct policy_feed *feed)
+{
     feed->next_poll = time_msec() + POLICY_FEED_PORT_POLL_MSEC;
     for (size_t i = 0; i < feed->n_dps; i++) {
         if (feed_refresh_ports(feed->dps[i])) {

@@ -13,7 +13,8 @@
  *     policy_feed_set_rules(), and checked here with the same parser the
  *     workers run (common/policy.h) before any worker sees it;
  *   - the port list: the datapath's port numbers, re-read every
- *     POLICY_FEED_PORT_POLL_MSEC (dpif_port_dump());
+ *     POLICY_FEED_PORT_POLL_MSEC (dpif_port_dump()) and at once after
+ *     dpifctl add-if and del-if (policy_feed_refresh_ports());
  *   - the MAC learning table: a shared-memory region (common/mac-table.h)
  *     created here, one per datapath, attached by the supervisor to every
  *     HelloReply.  privd creates it and never reads what the workers wrote.
@@ -101,6 +102,12 @@ void policy_feed_destroy(struct policy_feed *);
 /* Notices port changes and sends the new port lists. */
 void policy_feed_run(struct policy_feed *);
 void policy_feed_wait(struct policy_feed *, struct poller *);
+
+/* Compares the port lists with the datapaths' now, and sends the new ones
+ * at once: privd calls it after adding or removing a port, so that the
+ * workers have the new list before any upcall from the new port (a packet
+ * from a port a handler does not know gets a drop flow). */
+void policy_feed_refresh_ports(struct policy_feed *);
 
 /* Replaces the rules of datapath 'dp' with the 'len' bytes of 'text'
  * ('source' names it in errors): a new generation for its workers.

@@ -55,6 +55,7 @@ COUNTER_DEFINE(supervisor_results_backlog);
 COUNTER_DEFINE(supervisor_announce_dropped);
 COUNTER_DEFINE(supervisor_upcalls_sent);
 COUNTER_DEFINE(supervisor_upcalls_dropped);
+COUNTER_DEFINE(supervisor_upcalls_lost_in_flight);
 
 /* Rings by RingUse - 1. */
 #define SUP_N_RINGS 4
@@ -71,6 +72,13 @@ enum sup_state {
     SUP_UP,             /* Handshake done, serving. */
     SUP_DYING,          /* Socket closed or kill requested; waiting for
                          * the spawner's exit report. */
+};
+
+/* One UpcallBatch in a handler's upcall ring that the handler may not have
+ * taken yet. */
+struct sup_inflight {
+    uint64_t end;               /* shm_ring_produced() after its commit. */
+    uint32_t n_upcalls;         /* Upcalls in it. */
 };
 
 /* One reported counter. */
@@ -107,6 +115,10 @@ struct sup_worker {
     uint64_t report_id;         /* Last ReportRequest id sent. */
     struct sup_counter *counters; /* Latest CounterReport, owned. */
     size_t n_counters;
+    struct sup_inflight *inflight; /* Handlers: batches in the upcall ring
+                                    * not known to be taken, oldest first
+                                    * from 'inflight_first'. */
+    size_t inflight_first, n_inflight, inflight_allocated;
     struct sup_counter *gauges; /* Its gauges ("memory": ukeys...), owned. */
     size_t n_gauges;            /* Entries in 'gauges'. */
 };
@@ -203,9 +215,77 @@ sup_role_name(const struct sup_worker *w)
 
 /* ----- process life cycle --------------------------------------------------- */
 
+/* Forgets the in-flight batches that the handler has taken out of its
+ * upcall ring (all of them if the ring is broken: nothing is known then,
+ * and sup_count_lost_upcalls() counts what is left). */
+static void
+sup_prune_inflight(struct sup_worker *w)
+{
+    struct shm_ring *r = w->rings[SUP_RING(UPCALLS)];
+    uint64_t tail;
+
+    if (!r || shm_ring_consumed(r, &tail, NULL)) {
+        return;
+    }
+    while (w->n_inflight && w->inflight[w->inflight_first].end <= tail) {
+        w->inflight_first++;
+        w->n_inflight--;
+    }
+    if (!w->n_inflight) {
+        w->inflight_first = 0;
+    }
+}
+
+/* Remembers that an UpcallBatch of 'n' upcalls was just committed to 'w''s
+ * upcall ring. */
+static void
+sup_note_inflight(struct sup_worker *w, uint32_t n)
+{
+    sup_prune_inflight(w);
+    if (w->inflight_first + w->n_inflight == w->inflight_allocated) {
+        if (w->inflight_first) {
+            memmove(w->inflight, &w->inflight[w->inflight_first],
+                    w->n_inflight * sizeof *w->inflight);
+            w->inflight_first = 0;
+        } else {
+            w->inflight_allocated = (w->inflight_allocated
+                                     ? 2 * w->inflight_allocated : 64);
+            w->inflight = xrealloc(w->inflight, w->inflight_allocated
+                                   * sizeof *w->inflight);
+        }
+    }
+    w->inflight[w->inflight_first + w->n_inflight++] = (struct sup_inflight) {
+        shm_ring_produced(w->rings[SUP_RING(UPCALLS)]), n,
+    };
+}
+
+/* The handler's upcall ring is about to go with its process: counts the
+ * upcalls still in it, which nobody will handle, as lost in flight.  A
+ * batch the handler had already taken out of the ring when it died is
+ * not counted (the ring cannot tell), nor, in socket-only mode, the
+ * batches still queued on the socket (the kernel discards them). */
+static void
+sup_count_lost_upcalls(struct sup_worker *w)
+{
+    uint64_t lost = 0;
+
+    sup_prune_inflight(w);
+    for (size_t i = 0; i < w->n_inflight; i++) {
+        lost += w->inflight[w->inflight_first + i].n_upcalls;
+    }
+    if (lost) {
+        COUNTER_ADD(supervisor_upcalls_lost_in_flight, lost);
+        LOG_WARN("%s %u (pid %ld): %"PRIu64" upcalls were still in its "
+                 "ring: lost", sup_role_name(w), w->index, (long) w->pid,
+                 lost);
+    }
+    w->inflight_first = w->n_inflight = 0;
+}
+
 static void
 sup_worker_release(struct sup_worker *w)
 {
+    sup_count_lost_upcalls(w);
     ipc_conn_close(&w->conn);
     w->conn.fd = -1;
     for (size_t i = 0; i < SUP_N_RINGS; i++) {
@@ -473,6 +553,9 @@ sup_worker_retire(struct sup_worker *w, const char *reason)
     w->state = SUP_DOWN;
     sup_worker_clear_counters(w);
     buf_uninit(&w->pending);
+    free(w->inflight);
+    w->inflight = NULL;
+    w->inflight_first = w->n_inflight = w->inflight_allocated = 0;
 }
 
 /* If 'pid' is an orphan, forgets it and returns true: its exit is
@@ -903,6 +986,7 @@ sup_handle_op_batch(struct sup_worker *w, const struct ipc_msg *m)
         .worker_index = w->index,
         .n_revalidators = sup->n_revalidators,
         .batch_size = sup->privd->cfg.batch_size,
+        .flow_limit = status_page_get(w->dp->status)->flow_limit,
     };
     Dpif__OpResults results;
     struct errbuf eb = { "" };
@@ -1101,6 +1185,9 @@ sup_pump_upcalls(struct sup_worker *w)
             COUNTER_ADD(supervisor_upcalls_dropped, n);
         } else {
             COUNTER_ADD(supervisor_upcalls_sent, n);
+            if (w->rings[SUP_RING(UPCALLS)]) {
+                sup_note_inflight(w, n);
+            }
         }
     }
     for (size_t i = 0; i < n; i++) {
@@ -1606,6 +1693,29 @@ supervisor_for_each_counter(const struct supervisor *sup,
             if (!seen) {
                 cb(name, sum, aux);
             }
+        }
+    }
+}
+
+void
+supervisor_for_each_worker_counter(
+    const struct supervisor *sup,
+    void (*cb)(const char *process, const char *name, uint64_t value,
+               void *aux),
+    void *aux)
+{
+    SUP_FOR_EACH_WORKER (w, sup) {
+        char process[64];
+        if (sup->n_dps > 1) {
+            snprintf(process, sizeof process, "%s%u@%s", sup_role_name(w),
+                     w->index, w->dp->pdp->dpif ? dpif_name(w->dp->pdp->dpif)
+                                                : "?");
+        } else {
+            snprintf(process, sizeof process, "%s%u", sup_role_name(w),
+                     w->index);
+        }
+        for (size_t i = 0; i < w->n_counters; i++) {
+            cb(process, w->counters[i].name, w->counters[i].value, aux);
         }
     }
 }

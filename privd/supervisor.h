@@ -210,6 +210,16 @@ void supervisor_for_each_counter(const struct supervisor *,
                                             void *aux),
                                  void *aux);
 
+/* Calls 'cb' once per counter of each worker's latest report, with the
+ * worker's name: its role and index ("handler0", "revalidator1"), followed
+ * by "@" and the datapath ("handler0@br1") when privd serves
+ * several datapaths. */
+void supervisor_for_each_worker_counter(
+    const struct supervisor *,
+    void (*cb)(const char *process, const char *name, uint64_t value,
+               void *aux),
+    void *aux);
+
 /* Publishes a new policy generation for datapath 'dp' in its status page
  * (the PolicyUpdate itself is the policy module's). */
 void supervisor_set_policy_generation(struct supervisor *,

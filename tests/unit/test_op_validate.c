@@ -237,6 +237,42 @@ handler_put_create_installs(void **state)
     assert_int_equal(fx->batch->n_rejected, 0);
 }
 
+/* At the flow limit a handler's create is refused (ENOSPC, counted, not a
+ * strike), whatever the handler estimated; below it, it installs. */
+static void
+handler_put_create_at_flow_limit(void **state)
+{
+    struct fixture *fx = *state;
+    struct op_context ctx = fx->handler;
+    uint64_t before = counter_get("op_refused_flow_limit");
+
+    ctx.flow_limit = 1;
+    put_op(fx, true, false);
+    const Dpif__OpResult *r = run_one(fx, &ctx);
+    assert_int_equal(r->error, 0);
+    assert_int_equal(n_flows(fx), 1);
+
+    fx->ufid.u32[0] ^= 1;       /* Another flow's UFID. */
+    fx->key.size = 0;
+    struct flow f;
+    struct errbuf eb;
+    make_flow(&f, 2);
+    assert_int_equal(odp_key_from_flow(&fx->key, &f, &eb), 0);
+    put_op(fx, true, false);
+    r = run_one(fx, &ctx);
+    assert_int_equal(r->error, ENOSPC);
+    assert_non_null(strstr(r->reason, "flow limit 1 reached"));
+    assert_int_equal(counter_get("op_refused_flow_limit"), before + 1);
+    assert_int_equal(fx->batch->n_rejected, 0);
+    assert_int_equal(n_flows(fx), 1);
+
+    /* A flow limit of 0 is no limit. */
+    ctx.flow_limit = 0;
+    r = run_one(fx, &ctx);
+    assert_int_equal(r->error, 0);
+    assert_int_equal(n_flows(fx), 2);
+}
+
 static void
 handler_put_modify_refused(void **state)
 {
@@ -669,6 +705,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         T(handler_put_create_installs),
+        T(handler_put_create_at_flow_limit),
         T(handler_put_modify_refused),
         T(handler_del_refused),
         T(handler_execute_and_get_allowed),

@@ -614,6 +614,40 @@ shm_ring_producer_rejects_bad_tail(void **state)
     assert_false(shm_ring_prepare_wait(f->prod, 8));
 }
 
+/* produced/consumed tell the producer which records the consumer took:
+ * the ends of records, by byte count; a bad tail breaks the ring. */
+static void
+shm_ring_producer_sees_progress(void **state)
+{
+    struct fixture *f = *state;
+    struct errbuf eb;
+    uint64_t tail = 1;
+
+    assert_int_equal(shm_ring_produced(f->prod), 0);
+    assert_int_equal(shm_ring_consumed(f->prod, &tail, &eb), 0);
+    assert_int_equal(tail, 0);
+    assert_int_equal(shm_ring_push(f->prod, "abc", 3, &eb), 0);
+    uint64_t end1 = shm_ring_produced(f->prod);
+    assert_int_equal(end1, 16);             /* 8 header + 3, padded. */
+    assert_int_equal(shm_ring_push(f->prod, "0123456789", 10, &eb), 0);
+    uint64_t end2 = shm_ring_produced(f->prod);
+    assert_int_equal(end2, 16 + 24);
+    assert_int_equal(shm_ring_consumed(f->prod, &tail, &eb), 0);
+    assert_int_equal(tail, 0);              /* Neither taken. */
+
+    assert_int_equal(shm_ring_pop(f->cons, &f->out, &eb), 0);
+    assert_int_equal(shm_ring_consumed(f->prod, &tail, &eb), 0);
+    assert_int_equal(tail, end1);           /* The first taken only. */
+    assert_int_equal(shm_ring_pop(f->cons, &f->out, &eb), 0);
+    assert_int_equal(shm_ring_consumed(f->prod, &tail, &eb), 0);
+    assert_int_equal(tail, end2);
+
+    raw_put64(f, OFF_TAIL, end2 + 8);       /* Beyond what was produced. */
+    assert_int_equal(shm_ring_consumed(f->prod, &tail, &eb), EPROTO);
+    assert_true(shm_ring_is_broken(f->prod));
+    assert_int_equal(shm_ring_consumed(f->prod, &tail, &eb), EPROTO);
+}
+
 #define T(NAME) cmocka_unit_test_setup_teardown(NAME, setup, teardown)
 
 int
@@ -640,6 +674,7 @@ main(void)
         T(shm_ring_rejects_skip_beyond_head),
         T(shm_ring_rejects_record_across_end),
         T(shm_ring_producer_rejects_bad_tail),
+        T(shm_ring_producer_sees_progress),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
