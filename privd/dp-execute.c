@@ -58,13 +58,14 @@ static int execute_list(struct dp_executor *, struct dp_packet *,
                         int depth);
 
 /* Counts and logs an action that this executor cannot run, and returns
- * 'error' (EINVAL: malformed, EOPNOTSUPP: not implemented). */
+ * 'error' (EINVAL: malformed, EOPNOTSUPP: a type this executor does not
+ * support). */
 static int
 action_error(int error, uint16_t type)
 {
     if (error == EOPNOTSUPP) {
         COUNTER_INC(dp_execute_unsupported);
-        LOG_WARN_RL(&bad_rl, "action type %u (or its key) not implemented",
+        LOG_WARN_RL(&bad_rl, "action type %u (or its key) is not supported",
                     type);
     } else {
         COUNTER_INC(dp_execute_malformed);
