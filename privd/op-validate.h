@@ -87,7 +87,9 @@
  * op_rejected_no_op, op_rejected_role, op_rejected_flags,
  * op_rejected_shard, op_rejected_ufid, op_rejected_key, op_rejected_mask,
  * op_rejected_actions, op_rejected_port, op_rejected_pid,
- * op_rejected_packet; and op_executed, op_failed for what the datapath did.
+ * op_rejected_packet; op_refused_flow_limit (a handler's create beyond
+ * the flow limit, ENOSPC: refused, not a strike); and op_executed,
+ * op_failed for what the datapath did.
  *
  * Typical use (privd's supervisor)
  * ================================

@@ -96,7 +96,9 @@
  * supervisor_malformed, supervisor_ring_corrupt,
  * supervisor_unexpected_msg, supervisor_bad_report,
  * supervisor_results_backlog, supervisor_announce_dropped,
- * supervisor_upcalls_sent, supervisor_upcalls_dropped.
+ * supervisor_upcalls_sent, supervisor_upcalls_dropped,
+ * supervisor_upcalls_lost_in_flight (upcalls committed to a ring whose
+ * handler died before taking them).
  *
  * Use from privd's main loop:
  *
