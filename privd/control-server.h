@@ -24,9 +24,10 @@
  *      common/ipc.h (size caps, known type, strict decoding).  A protocol
  *      violation closes the connection (control_request_malformed).
  *   3. The command table: one entry per Request oneof member with the
- *      command's name, whether it reads or changes, and its handler — or,
- *      for commands whose machinery is not in privd yet, the reason they
- *      are not available (answered with EOPNOTSUPP).
+ *      command's name, whether it reads or changes, and its handler.  Every
+ *      command has one today; an entry may instead give the reason a
+ *      command is not available, answered with EOPNOTSUPP
+ *      (control_request_unavailable).
  *   4. Authorization (below).  A denied request is answered with EACCES and
  *      a reason, logged, and counted (control_denied_read,
  *      control_denied_write).
@@ -151,7 +152,7 @@ struct control_command {
                    Dpif__Reply *); /* Fills the reply's result member and
                                     * returns 0, or returns a positive errno
                                     * with the reason in the context. */
-    const char *unavailable;    /* Why the command is not available yet. */
+    const char *unavailable;    /* Why the command is not available. */
 };
 
 /* The table entry for 'request', or NULL if there is none. */

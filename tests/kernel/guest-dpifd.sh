@@ -34,8 +34,11 @@
 #     every flow, the one added with ovs-dpctl too (by key: it has no
 #     UFID).
 #
-# Run-time rule changes (rules/add, SIGHUP) and upcall/set-flow-limit are
-# not served by privd yet, hence the restarts; see docs/architecture.md.
+# Rule changes, the flow limit and max-idle go through restarts here: this
+# test checks the kernel path with start-time settings; the run-time
+# commands (rules/replace, SIGHUP, upcall/set-flow-limit) are tested on
+# dummy datapaths (tests/integration/test_handler_dpifd.sh,
+# test_revalidator_dpifd.sh).
 set -euo pipefail
 DPIFD=$1
 DPIFCTL=$2
@@ -175,9 +178,8 @@ esac
 step "dump-flows: megaflows on in_port and MACs, L3/L4 masked out"
 
 # --- rule change ------------------------------------------------------------------
-# rules/add needs a later supervisor, and a SIGHUP reload does not reach the
-# workers on this branch yet: restart dpifd on a changed rules file (the
-# datapath, its ports and its flows stay: flush them).
+# Restart dpifd on a changed rules file (see the header; the datapath, its
+# ports and its flows stay: flush them).
 restart_dpifd() {
   kill "$PID"
   wait "$PID" 2>/dev/null || true
@@ -260,9 +262,8 @@ else
 fi
 
 # --- flow limit ----------------------------------------------------------------------
-# upcall/set-flow-limit needs the revalidator: restart with the smallest
-# limit dpifd takes, --flow-limit 1000, and send 1500 broadcasts from
-# distinct source MACs (each its own megaflow) into v1.
+# Restart with the smallest limit dpifd takes, --flow-limit 1000, and send
+# 1500 broadcasts from distinct source MACs (each its own megaflow) into v1.
 restart_dpifd --flow-limit 1000
 sleep 1.2   # the status page's flow count catches up
 ns 1 python3 - <<'PY'
