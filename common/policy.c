@@ -13,6 +13,7 @@
 #include "common/addr.h"
 #include "common/counters.h"
 #include "common/ds.h"
+#include "common/sort.h"
 
 COUNTER_DEFINE(policy_parse_rejected);
 COUNTER_DEFINE(policy_credit_bad_rule);
@@ -995,7 +996,7 @@ policy_parse(const char *text, size_t len, const char *source,
         return error;
     }
     if (t->n_rules) {
-        qsort(t->rules, t->n_rules, sizeof *t->rules, compare_rules);
+        sort_array(t->rules, t->n_rules, sizeof *t->rules, compare_rules);
     }
     for (size_t i = 0; i < t->n_rules; i++) {
         t->rules[i].id = (uint32_t) i + 1;

@@ -18,6 +18,7 @@
 #include "common/mac-table.h"
 #include "common/policy.h"
 #include "common/poller.h"
+#include "common/sort.h"
 #include "common/timeval.h"
 #include "common/upcall-nl.h"
 #include "common/worker.h"
@@ -568,7 +569,7 @@ handler_handle_policy(struct handler *h, struct ipc_msg *m)
         memcpy(h->ports, u->ports, u->n_ports * sizeof *h->ports);
     }
     h->n_ports = u->n_ports;
-    qsort(h->ports, h->n_ports, sizeof *h->ports, handler_cmp_port);
+    sort_array(h->ports, h->n_ports, sizeof *h->ports, handler_cmp_port);
     LOG_INFO("policy generation %"PRIu64": %zu rules, %zu ports",
              table->generation, table->n_rules, h->n_ports);
 }
