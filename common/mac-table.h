@@ -12,17 +12,14 @@
  *
  *   - privd creates it with mac_table_create(), which returns a memfd (sealed
  *     against growing and shrinking, so that no worker can make another
- *     fault by resizing it) and keeps its own mapping for "fdb/show";
+ *     fault by resizing it) and keeps its own read-only mapping for
+ *     "fdb/show" and "fdb/flush";
  *   - privd passes the fd to each worker; handlers map it read-write
  *     (mac_table_attach(fd, true)), revalidators read-only (false).
  *
- * Geometry (number of buckets, entries per bucket, aging time) is read from
- * the region's header once, at attach, checked against the size of the
- * memfd, and kept in the process's private "struct mac_table": a worker that
- * scribbles over the header cannot make another process index out of
- * bounds.  Entry contents are never trusted either: a reader ignores entries
- * whose VLAN is out of range, and the translation ignores ports that are
- * not in the datapath's port list.
+ * Entry contents are never trusted: a reader ignores entries that fail
+ * their check or format, and the translation ignores ports that are not in
+ * the datapath's port list.
  *
  * Layout: a bounded, bucketed hash table.  A (MAC, VLAN) hashes (with a
  * random per-table basis, so that hosts cannot aim at one bucket) to one
@@ -38,34 +35,59 @@
  * translation: moves, new entries (flows that flooded can now unicast),
  * evictions, aging and flushes.
  *
- * Concurrency
- * ===========
+ * Trust and concurrency
+ * =====================
  *
- * Each bucket has a sequence lock for readers and a robust process-shared
- * mutex for writers:
+ * Every handler and revalidator maps the region read-write, and any of
+ * them may be compromised: the region holds no lock, no futex and no
+ * pointer, nothing whose corruption another process could trip over, and
+ * nobody ever waits for anybody on it.
  *
- *   - writers (handlers, privd for flush) take the bucket's mutex, make the
- *     sequence odd, change the entries, and make it even again;
- *   - readers (anyone, including read-only mappings) never write: they copy
- *     the bucket between two reads of an even, unchanged sequence, retrying
- *     a bounded number of times, and report EAGAIN ("busy": the caller
- *     floods) rather than spin forever.
+ *   - Lock-free slots.  Each entry has its own 64-bit sequence word: a
+ *     version, odd while a writer is inside, and, when even, a check (a
+ *     hash of version and contents).  A writer claims a slot with one
+ *     compare-and-swap from the version it read (odd, stamped with its
+ *     clock), stores the entry and publishes it with a second CAS (even,
+ *     with the check).  A reader copies the slot between two loads of an
+ *     even, unchanged word, at most a bounded number of times, and drops a
+ *     copy whose check or format is wrong: a torn write, or a scribble.
+ *     A slot left odd (a writer killed mid-update, or a hostile one) is
+ *     busy for CLAIM_STALE_MSEC, then any writer may claim it again.
+ *     Learning gives up after a bounded number of lost races (EAGAIN,
+ *     "mac_table_busy"): the caller floods, as for an unknown address.
+ *     Two writers learning the same new address at once may leave two
+ *     copies in a bucket: the newer counts everywhere (lookup, dump), and
+ *     the next learn of the address drops the other.
+ *     The worst a hostile writer can do is what it could do by learning:
+ *     wrong or missing entries, i.e. floods and wrong unicasts, which
+ *     the translation checks against the datapath's real ports.
  *
- * Why a robust mutex rather than a try-lock with an owner pid and a timeout
- * steal: when a writer dies holding it, the kernel itself hands the mutex to
- * the next locker with EOWNERDEAD (the robust futex list is walked at
- * process exit), so recovery needs neither guessing whether a pid is alive
- * (pids are reused, and a sandboxed worker may not be allowed to signal
- * another) nor a timeout that could steal the lock from a writer that is
- * merely slow.  The next writer then repairs the bucket, which may be half
- * written: it drops entries that fail validation, closes the sequence (so
- * that readers stop retrying), marks the mutex consistent and counts
- * "mac_table_lock_recovered".  An uncontended lock costs one atomic
- * compare-and-swap, like the try-lock would.
+ *   - privd never maps the region writable.  mac_table_create() writes
+ *     the header with pwrite() and maps the region read-only; "fdb/show"
+ *     reads each slot with the bounded reader above and validates every
+ *     field; "fdb/flush" counts the entries, then punches a hole over the
+ *     slot pages (fallocate(), which neither waits for nor reads what
+ *     workers wrote: every mapping sees zeros, i.e. free slots) and counts
+ *     the flush in the header with pwrite().
+ *
+ *   - The header can be scribbled too.  Geometry is derived from the
+ *     memfd's size (sealed, so nobody can change it) and kept in each
+ *     process's private struct mac_table, so no index ever depends on
+ *     shared bytes; a header that does not match (counted,
+ *     "mac_table_header_invalid") only costs the default aging time.  The
+ *     generation counters are hints: a scribbler can only make
+ *     revalidators re-check their flows.
  *
  * Entries are stored as 64-bit atomic words, read and written with relaxed
- * atomics inside the sequence lock, so a torn read is detected by the
- * sequence check and never undefined behaviour.
+ * atomics inside the sequence protocol, so a torn read is detected and
+ * never undefined behaviour.
+ *
+ * Counters: mac_table_busy (a lookup or learn gave up on busy slots),
+ * mac_table_evicted, mac_table_header_invalid, mac_table_moved,
+ * mac_table_slot_invalid (a slot failed its check), mac_table_slot_stolen
+ * (an abandoned claim taken over), mac_table_write_lost (a writer's claim
+ * was taken over before it published, or privd's flush count could not be
+ * written).
  *
  * Time is CLOCK_MONOTONIC milliseconds (common/timeval.h time_msec()),
  * which all processes on the host share; every call takes 'now_msec' so
@@ -89,6 +111,7 @@
 #define MAC_TABLE_DEFAULT_CAPACITY 8192     /* Entries. */
 #define MAC_TABLE_MAX_CAPACITY (1u << 22)   /* Entries. */
 #define MAC_TABLE_DEFAULT_AGING_MSEC 300000 /* 300 s. */
+#define MAC_TABLE_MAX_AGING_MSEC 86400000LL /* 1 day. */
 
 /* A process's view of a shared table.  Opaque. */
 struct mac_table;
@@ -110,9 +133,11 @@ enum mac_learn_result {
 
 /* Creates a table of at least 'capacity' entries (rounded up to a power of
  * two buckets; 0 means MAC_TABLE_DEFAULT_CAPACITY) whose entries age after
- * 'aging_msec' (0 means MAC_TABLE_DEFAULT_AGING_MSEC), in a new sealed
- * memfd.  On success stores the fd (owned by the caller, close-on-exec) in
- * '*fdp' and a writable mapping in '*tablep'.  Returns 0, EINVAL for a
+ * 'aging_msec' (0 means MAC_TABLE_DEFAULT_AGING_MSEC, at most
+ * MAC_TABLE_MAX_AGING_MSEC), in a new sealed memfd.  On success stores the
+ * fd (owned by the caller, close-on-exec) in '*fdp' and the owner's
+ * read-only mapping in '*tablep' (it keeps a duplicate of the fd for
+ * mac_table_flush()); writers attach with mac_table_attach(fd, true).  Returns 0, EINVAL for a
  * capacity above MAC_TABLE_MAX_CAPACITY, or an errno from the system. */
 int mac_table_create(size_t capacity, long long aging_msec, int *fdp,
                      struct mac_table **tablep, struct errbuf *eb);
@@ -129,28 +154,38 @@ void mac_table_close(struct mac_table *table);
 
 /* Records that 'mac' on 'vlan' (0..4095) was seen on 'port' at 'now_msec'.
  * Multicast sources are not learned (EINVAL).  Returns 0 and what happened
- * in '*resultp' (may be NULL), or EROFS on a read-only mapping. */
+ * in '*resultp' (may be NULL), EROFS on a read-only mapping, or EAGAIN if
+ * the bucket's slots stayed busy (other writers, or a hostile one) for a
+ * bounded number of attempts. */
 int mac_table_learn(struct mac_table *table, struct eth_addr mac,
                     uint16_t vlan, uint32_t port, long long now_msec,
                     enum mac_learn_result *resultp);
 
 /* Looks up where 'mac' on 'vlan' was last seen.  Returns 0 and the port in
- * '*portp'; ENOENT if it is unknown or aged out; EAGAIN if the bucket stayed
- * busy (a writer kept it, or died in it and nobody repaired it yet).  The
+ * '*portp'; ENOENT if it is unknown or aged out; EAGAIN if it was not found
+ * and a slot of its bucket stayed busy (a writer inside, or one that left a
+ * claim behind).  The
  * port is whatever a writer stored: check it against the datapath's ports.
  * Works on read-only mappings. */
 int mac_table_lookup(const struct mac_table *table, struct eth_addr mac,
                      uint16_t vlan, long long now_msec, uint32_t *portp);
 
-/* Removes entries not seen for the aging time.  Returns how many. */
+/* Removes entries not seen for the aging time, and repairs garbage slots
+ * and claims abandoned for longer than a second.  Writable mappings only
+ * (0 otherwise).  Returns how many entries it removed. */
 size_t mac_table_age(struct mac_table *table, long long now_msec);
 
 /* Removes every entry, or with 'port' other than UINT32_MAX only the entries
- * on that port (a port that went away).  Returns how many. */
+ * on that port (a port that went away).  On a writable mapping slot by
+ * slot; on the owner's mapping from mac_table_create() (privd) only
+ * UINT32_MAX, by punching a hole over the slots; 0 on other read-only
+ * mappings.  Returns how many entries were live. */
 size_t mac_table_flush(struct mac_table *table, uint32_t port);
 
-/* Copies up to 'max' live entries into 'entries' (bucket order; a busy
- * bucket is skipped).  Returns how many were copied. */
+/* Copies up to 'max' live entries into 'entries' (slot order; busy and
+ * invalid slots are skipped).  Each slot is read a bounded number of
+ * times, so the call is bounded by the capacity whatever the writers do.
+ * Returns how many were copied. */
 size_t mac_table_dump(const struct mac_table *table, long long now_msec,
                       struct mac_table_entry *entries, size_t max);
 
@@ -161,10 +196,9 @@ uint64_t mac_table_changes(const struct mac_table *table);
 /* Number of entries the table can hold. */
 size_t mac_table_capacity(const struct mac_table *table);
 
-/* Test seam: when set, 'hook' is called by writers inside the critical
- * section (sequence odd, mutex held) after the first entry word is written,
- * so that tests can kill a writer mid-update.  NULL (the default) removes
- * it. */
+/* Test seam: when set, 'hook' is called by writers with a slot claimed
+ * (its sequence odd) after the first entry word is written, so that tests
+ * can kill a writer mid-update.  NULL (the default) removes it. */
 void mac_table_set_test_hook(void (*hook)(void));
 
 #endif /* mac-table.h */
