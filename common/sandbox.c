@@ -2,6 +2,11 @@
 
 #include <cap-ng.h>
 #include <dirent.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/futex.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -12,18 +17,23 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "common/buf.h"
+#include "common/ipc.h"
 #include "common/log.h"
+#include "proto/worker.pb-c.h"
 
 LOG_MODULE(sandbox);
 
@@ -80,17 +90,15 @@ static const struct sandbox_syscall sandbox_syscalls[] = {
     { SCMP_SYS(brk), ROLES_ALL },
     { SCMP_SYS(munmap), ROLES_ALL },
     { SCMP_SYS(mremap), ROLES_ALL },
-    { SCMP_SYS(madvise), ROLES_ALL },
     /* The size of a received memfd before mapping it; stdio's first use of
-     * a stream.  fstatat is conditional (AT_EMPTY_PATH). */
+     * a stream.  fstatat is conditional (AT_EMPTY_PATH), madvise too (no
+     * MADV_REMOVE, which would punch holes in the shared memfds). */
     { SCMP_SYS(fstat), ROLES_ALL },
     /* Time: timestamps, timeouts, backoff. */
     { SCMP_SYS(clock_gettime), ROLES_ALL },
     { SCMP_SYS(gettimeofday), ROLES_ALL },
     { SCMP_SYS(clock_nanosleep), ROLES_ALL },
     { SCMP_SYS(nanosleep), ROLES_ALL },
-    /* glibc's internal locks (stdio). */
-    { SCMP_SYS(futex), ROLES_ALL },
     /* Hash seeds. */
     { SCMP_SYS(getrandom), ROLES_ALL },
     /* Yielding while a ring peer catches up. */
@@ -552,18 +560,22 @@ sandbox_add_rules(scmp_filter_ctx ctx, enum worker_role role)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
                               sandbox_arg(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
     }
-    /* glibc's fstat() is fstatat(fd, "", AT_EMPTY_PATH): no path lookup
-     * (there is nothing to look up in the empty root anyway). */
+    /* glibc's fstat() is fstatat(fd, "", AT_EMPTY_PATH): exactly that
+     * flag, nothing else (no AT_SYMLINK_NOFOLLOW, no automount).  The path
+     * cannot be checked from a filter; there is nothing to find in the
+     * empty root, and the worker holds no directory fd. */
     if (!rc) {
         rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(newfstatat), 1,
-                              sandbox_arg(3, SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH,
-                                      AT_EMPTY_PATH));
+                              sandbox_arg(3, SCMP_CMP_EQ, AT_EMPTY_PATH, 0));
     }
-    /* Non-blocking mode and close-on-exec of received fds, and reading
+    /* Close-on-exec of received fds, reading status flags, and reading
      * the seals of received memfds (shm_ring_attach() and
-     * status_page_map() refuse an unsealed one); nothing else (no
-     * F_SETOWN, no locks, no F_DUPFD, no F_ADD_SEALS). */
-    static const int fcntl_cmds[] = { F_GETFD, F_SETFD, F_GETFL, F_SETFL,
+     * status_page_map() refuse an unsealed one); nothing else.  No
+     * F_SETFL: an eventfd or socket that privd shares with the worker has
+     * one open file description, and clearing O_NONBLOCK on it would make
+     * privd block (workers set their own flags before the sandbox).  No
+     * F_SETOWN, no locks, no F_DUPFD, no F_ADD_SEALS. */
+    static const int fcntl_cmds[] = { F_GETFD, F_SETFD, F_GETFL,
                                       F_GET_SEALS };
     for (size_t i = 0; !rc && i < ARRAY_SIZE(fcntl_cmds); i++) {
         rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
@@ -581,6 +593,38 @@ sandbox_add_rules(scmp_filter_ctx ctx, enum worker_role role)
     if (!rc) {
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOTTY), SCMP_SYS(ioctl),
                               1, sandbox_arg(1, SCMP_CMP_EQ, TCGETS, 0));
+    }
+    /* glibc's internal locks, and the sanitizer runtime's: the private
+     * wait and wake, no PI, requeue or FD operations. */
+    static const int futex_ops[] = { FUTEX_WAIT_PRIVATE, FUTEX_WAKE_PRIVATE };
+    for (size_t i = 0; !rc && i < ARRAY_SIZE(futex_ops); i++) {
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(futex), 1,
+                              sandbox_arg(1, SCMP_CMP_EQ, (scmp_datum_t)
+                                      futex_ops[i], 0));
+    }
+    /* malloc gives memory back with MADV_DONTNEED.  Never MADV_REMOVE,
+     * which frees the pages of a shared memfd under every process that
+     * maps it.  The sanitizer runtime also marks its shadow (NOHUGEPAGE,
+     * DONTDUMP, ...): everything but MADV_REMOVE there. */
+#ifdef SANDBOX_SANITIZER
+    if (!rc) {
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(madvise), 1,
+                              sandbox_arg(2, SCMP_CMP_NE, MADV_REMOVE, 0));
+    }
+#else
+    if (!rc) {
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(madvise), 1,
+                              sandbox_arg(2, SCMP_CMP_EQ, MADV_DONTNEED, 0));
+    }
+#endif
+    /* Handlers add a filter of their own after the handshake
+     * (sandbox_forbid_send()); a filter can only take permissions away.
+     * No flags: no TSYNC, no user-notification listener, no logging. */
+    if (!rc && role == WORKER_ROLE_HANDLER) {
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(seccomp), 2,
+                              sandbox_arg(0, SCMP_CMP_EQ,
+                                          SECCOMP_SET_MODE_FILTER, 0),
+                              sandbox_arg(1, SCMP_CMP_EQ, 0, 0));
     }
     /* Naming the process ("handler3") in ps and logs. */
     if (!rc) {
@@ -602,11 +646,112 @@ sandbox_add_rules(scmp_filter_ctx ctx, enum worker_role role)
     return rc;
 }
 
+/* A CounterReport frame that says which syscall killed the worker,
+ * packed before the filter is loaded; the SIGSYS handler only patches the
+ * number in.  Empty if packing failed. */
+static uint8_t sigsys_frame[128];
+static size_t sigsys_frame_len;
+
+/* The number is encoded as a two-byte varint (a placeholder of 0x3fff),
+ * always the frame's last two bytes: protobuf-c packs fields in order and
+ * the value is the last field of the last message. */
+#define SIGSYS_PLACEHOLDER 0x3fff
+
+static void
+sandbox_pack_sigsys_frame(void)
+{
+    Dpif__NamedValue nv = DPIF__NAMED_VALUE__INIT;
+    Dpif__NamedValue *nvs[1] = { &nv };
+    Dpif__CounterReport report = DPIF__COUNTER_REPORT__INIT;
+    struct errbuf eb = { "" };
+    struct buf frame;
+
+    nv.name = (char *) SANDBOX_DENIED_SYSCALL_NOTE;
+    nv.value = SIGSYS_PLACEHOLDER;
+    report.memory = nvs;
+    report.n_memory = 1;
+    buf_init(&frame, 0);
+    sigsys_frame_len = 0;
+    if (!ipc_frame_pack(IPC_COUNTER_REPORT, 0, &report.base, &frame, &eb)
+        && frame.size <= sizeof sigsys_frame && frame.size >= 2
+        && ((const uint8_t *) frame.data)[frame.size - 2] == 0xff
+        && ((const uint8_t *) frame.data)[frame.size - 1] == 0x7f) {
+        memcpy(sigsys_frame, frame.data, frame.size);
+        sigsys_frame_len = frame.size;
+    }
+    buf_uninit(&frame);
+}
+
+/* Appends decimal 'v' to 'buf' at '*len' (async-signal-safe). */
+static void
+sandbox_append_uint(char *buf, size_t *len, unsigned int v)
+{
+    char digits[12];
+    size_t n = 0;
+
+    do {
+        digits[n++] = (char) ('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n) {
+        buf[(*len)++] = digits[--n];
+    }
+}
+
+/* SECCOMP_RET_TRAP lands here: the only moment at which the number of the
+ * forbidden syscall is known.  Says it on stderr and to privd, then dies of
+ * SIGSYS as if the filter had killed the process.  Async-signal-safe. */
+static void
+sandbox_sigsys_handler(int sig, siginfo_t *si, void *uc)
+{
+    static const char prefix[] = "sandbox: forbidden system call ";
+    static const char suffix[] = ": dying of SIGSYS\n";
+    unsigned int nr = si->si_syscall >= 0 ? (unsigned int) si->si_syscall
+                                          : 0;
+    char line[sizeof prefix + sizeof suffix + 12];
+    size_t len = sizeof prefix - 1;
+
+    (void) uc;
+    memcpy(line, prefix, len);
+    sandbox_append_uint(line, &len, nr);
+    memcpy(line + len, suffix, sizeof suffix - 1);
+    len += sizeof suffix - 1;
+    ssize_t ignored = write(STDERR_FILENO, line, len);
+    (void) ignored;
+
+    if (sigsys_frame_len && nr < 16384) {
+        sigsys_frame[sigsys_frame_len - 2] = (uint8_t) (0x80 | (nr & 0x7f));
+        sigsys_frame[sigsys_frame_len - 1] = (uint8_t) (nr >> 7);
+        send(DPIF_WORKER_CONTROL_FD, sigsys_frame, sigsys_frame_len,
+             MSG_DONTWAIT | MSG_NOSIGNAL);
+    }
+
+    struct sigaction sa = { .sa_handler = SIG_DFL };
+    sigaction(sig, &sa, NULL);
+    syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), sig);
+    /* Delivered, with the default action, when this handler returns. */
+}
+
 /* Step 7. */
 static int
 sandbox_load_seccomp(enum worker_role role, struct errbuf *eb)
 {
-    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+    sandbox_pack_sigsys_frame();
+    struct sigaction sa = {
+        .sa_sigaction = sandbox_sigsys_handler,
+        .sa_flags = SA_SIGINFO,
+    };
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGSYS, &sa, NULL)) {
+        return errbuf_set(eb, errno, "sigaction(SIGSYS): %s",
+                          strerror(errno));
+    }
+
+    /* SCMP_ACT_TRAP rather than KILL_PROCESS: the kernel tells only the
+     * process itself which syscall it was (si_syscall).  The syscall never
+     * runs either way; a worker that catches SIGSYS itself gains nothing
+     * but the error return. */
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
     if (!ctx) {
         return errbuf_set(eb, ENOMEM, "seccomp_init failed");
     }
@@ -765,4 +910,66 @@ sandbox_enter_worker(const struct sandbox_config *cfg,
     r.applied |= SANDBOX_STEP_SECCOMP;
     *report = r;
     return 0;
+}
+
+int
+sandbox_forbid_send(const int *fds, size_t n, struct errbuf *eb)
+{
+    /* Every syscall that can send on a socket fd the worker holds. */
+    static const int send_calls[] = {
+        SYS_write, SYS_writev, SYS_pwrite64, SYS_pwritev, SYS_pwritev2,
+        SYS_sendto, SYS_sendmsg, SYS_sendmmsg,
+    };
+    enum { N_CALLS = ARRAY_SIZE(send_calls) };
+    struct sock_filter prog[4 + N_CALLS + 2 + 2 * SANDBOX_MAX_KEEP_FDS + 2];
+    size_t len = 0;
+
+    if (n > SANDBOX_MAX_KEEP_FDS) {
+        return errbuf_set(eb, EINVAL, "%zu fds to keep from sending (max "
+                          "%d)", n, SANDBOX_MAX_KEEP_FDS);
+    }
+    uint32_t arch = seccomp_arch_native();
+#define INSN(CODE, JT, JF, K) \
+    (prog[len++] = (struct sock_filter) BPF_JUMP(CODE, K, JT, JF))
+    /* Another architecture's numbers mean other syscalls: the first filter
+     * kills those anyway. */
+    INSN(BPF_LD | BPF_W | BPF_ABS, 0, 0, offsetof(struct seccomp_data, arch));
+    INSN(BPF_JMP | BPF_JEQ | BPF_K, 1, 0, arch);
+    INSN(BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW);
+    INSN(BPF_LD | BPF_W | BPF_ABS, 0, 0, offsetof(struct seccomp_data, nr));
+    for (size_t i = 0; i < N_CALLS; i++) {
+        /* To the fd check after the remaining comparisons and the ALLOW. */
+        INSN(BPF_JMP | BPF_JEQ | BPF_K, (uint8_t) (N_CALLS - i), 0,
+             (uint32_t) send_calls[i]);
+    }
+    INSN(BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW);
+    /* The fd: the low 32 bits of the first argument (an int). */
+    INSN(BPF_LD | BPF_W | BPF_ABS, 0, 0,
+         offsetof(struct seccomp_data, args[0])
+         + (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__ ? 4 : 0));
+    for (size_t i = 0; i < n; i++) {
+        if (fds[i] < 0) {
+            return errbuf_set(eb, EBADF, "fd %d is invalid", fds[i]);
+        }
+        INSN(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, (uint32_t) fds[i]);
+        INSN(BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ERRNO | EPERM);
+    }
+    INSN(BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW);
+#undef INSN
+
+    struct sock_fprog fprog = { .len = (unsigned short) len, .filter = prog };
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog)) {
+        return errbuf_set(eb, errno, "seccomp filter against sending on %zu "
+                          "fd(s): %s", n, strerror(errno));
+    }
+    return 0;
+}
+
+void
+sandbox_syscall_name(int nr, char *buf, size_t size)
+{
+    char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+
+    snprintf(buf, size, "%s", name ? name : "?");
+    free(name);
 }

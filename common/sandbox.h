@@ -55,7 +55,12 @@
  *      compromised handler cannot take over a revalidator.  It comes after
  *      the uid change, which resets the flag.
  *   7. The seccomp allow-list (libseccomp), per role, default action
- *      SCMP_ACT_KILL_PROCESS, foreign architectures killed too.  See
+ *      SCMP_ACT_TRAP, foreign architectures killed.  A trapped syscall
+ *      never runs; a SIGSYS handler installed just before writes its
+ *      number to stderr and, as a pre-packed CounterReport note
+ *      (SANDBOX_DENIED_SYSCALL_NOTE), to privd on the control socket, then
+ *      the worker dies of SIGSYS — so that "dpifctl procs" and the log say
+ *      which syscall it was (only the dying process can know).  See
  *      sandbox.c for the list and the reason for every entry; in short: a
  *      poll loop over already-open unix sockets, eventfds and mmap'ed
  *      memfds, no PROT_EXEC mappings, no open, no socket, no fork, no exec.
@@ -197,6 +202,24 @@ int sandbox_close_fds(const int *keep, size_t n_keep, struct errbuf *eb);
  * difference in 'eb'.  Used after every drop in sandbox, privdrop and
  * spawner: a drop is only done when the kernel says so. */
 int sandbox_check_caps(uint64_t caps, uint64_t bounding, struct errbuf *eb);
+
+/* The name of the note a worker killed by the filter sends privd just
+ * before it dies: a CounterReport (request_id 0) whose only entry, in
+ * 'memory', is this name with the syscall's number. */
+#define SANDBOX_DENIED_SYSCALL_NOTE "sandbox_denied_syscall"
+
+/* After the handshake, a handler calls this with the kernel upcall sockets
+ * privd passed it: from then on write, writev, pwrite*, sendto, sendmsg
+ * and sendmmsg on any of the 'n' fds in 'fds' fail with EPERM (a second
+ * seccomp filter, which nothing can remove), so that a compromised handler
+ * cannot send generic-netlink requests to the kernel through them; it can
+ * still receive.  Returns 0 or a positive errno. */
+int sandbox_forbid_send(const int *fds, size_t n, struct errbuf *eb);
+
+/* The name of syscall 'nr' on this architecture ("sysinfo"), "?" if
+ * unknown, in 'buf' of 'size' bytes.  For privd, to describe a worker's
+ * death. */
+void sandbox_syscall_name(int nr, char *buf, size_t size);
 
 /* "pdeathsig", "close-fds", "chroot", "ids", "caps", "bounding",
  * "no-new-privs", "not-dumpable", "seccomp"; "?" otherwise. */

@@ -386,15 +386,16 @@ worker_start(int argc, char *argv[], enum worker_role role,
                            worker_role_to_string(role),
                            worker_role_to_string(w->role));
     }
-    if (!error) {
-        error = worker_enter_sandbox(w, eb);
-    }
+    /* Before the sandbox, which does not allow F_SETFL. */
     if (!error) {
         int flags = fcntl(w->conn.fd, F_GETFL);
         if (flags < 0 || fcntl(w->conn.fd, F_SETFL, flags | O_NONBLOCK)) {
             error = errbuf_set(eb, errno, "control socket: %s",
                                strerror(errno));
         }
+    }
+    if (!error) {
+        error = worker_enter_sandbox(w, eb);
     }
     if (!error) {
         error = worker_send_hello(w, eb);

@@ -18,6 +18,7 @@
 #include "common/mac-table.h"
 #include "common/policy.h"
 #include "common/poller.h"
+#include "common/sandbox.h"
 #include "common/sort.h"
 #include "common/timeval.h"
 #include "common/upcall-nl.h"
@@ -143,6 +144,14 @@ handler_create(struct worker *w, struct handler **handlerp)
     }
     h->nl_fds = worker_get_upcall_sockets(w, &h->n_nl_fds);
     h->nl_family = cfg->upcall_family;
+    /* The upcall sockets are for reading: no generic-netlink request to
+     * the kernel from a handler. */
+    struct errbuf eb = { "" };
+    if (h->n_nl_fds && sandbox_forbid_send(h->nl_fds, h->n_nl_fds, &eb)) {
+        LOG_ERR("%s", eb.msg);
+        handler_destroy(h);
+        return EPERM;
+    }
     for (size_t i = 0; h->n_nl_fds && i < cfg->batch_size; i++) {
         h->nl_bufs[i] = xmalloc(HANDLER_NL_BUF_SIZE);
     }

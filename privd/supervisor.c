@@ -26,6 +26,7 @@
 #include "common/ipc.h"
 #include "common/log.h"
 #include "common/poller.h"
+#include "common/sandbox.h"
 #include "common/shm-ring.h"
 #include "common/timeval.h"
 #include "common/ufid.h"
@@ -121,6 +122,8 @@ struct sup_worker {
     size_t inflight_first, n_inflight, inflight_allocated;
     struct sup_counter *gauges; /* Its gauges ("memory": ukeys...), owned. */
     size_t n_gauges;            /* Entries in 'gauges'. */
+    unsigned int denied_syscall; /* 1 + the syscall named by its dying
+                                  * note (common/sandbox.h), 0 if none. */
 };
 
 /* One datapath's workers and status page.  Allocated once (workers point
@@ -407,6 +410,8 @@ sup_describe_exit(int status, char *how, size_t size)
     }
 }
 
+static void sup_run_socket(struct sup_worker *);
+
 /* The spawner reported that 'w''s process ended with wait status
  * 'status'. */
 static void
@@ -416,6 +421,19 @@ sup_worker_exited(struct sup_worker *w, int status)
     char how[64];
 
     sup_describe_exit(status, how, sizeof how);
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS) {
+        /* Its seccomp filter killed it: the syscall is in the note it
+         * sent last, which may still be in the socket. */
+        sup_run_socket(w);
+        if (w->denied_syscall) {
+            char name[32];
+            int nr = (int) w->denied_syscall - 1;
+            sandbox_syscall_name(nr, name, sizeof name);
+            snprintf(how, sizeof how, "killed by SIGSYS (syscall %d %.24s)",
+                     nr, name);
+        }
+    }
+    w->denied_syscall = 0;
     if (w->kill_reason[0]) {
         snprintf(w->last_exit, sizeof w->last_exit, "%.63s after being "
                  "killed: %.127s", how, w->kill_reason);
@@ -869,6 +887,13 @@ sup_counter_name_ok(const char *name)
 static void
 sup_handle_report(struct sup_worker *w, const Dpif__CounterReport *r)
 {
+    if (!r->n_counters && r->n_memory == 1
+        && !strcmp(r->memory[0]->name, SANDBOX_DENIED_SYSCALL_NOTE)) {
+        /* Worker-written: used only to describe a death by SIGSYS. */
+        w->denied_syscall = r->memory[0]->value < 4096
+                            ? (unsigned int) r->memory[0]->value + 1 : 0;
+        return;
+    }
     for (size_t i = 0; i < r->n_memory; i++) {
         if (!sup_counter_name_ok(r->memory[i]->name)) {
             COUNTER_INC(supervisor_bad_report);

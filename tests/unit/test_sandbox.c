@@ -16,6 +16,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/futex.h>
+#include <linux/genetlink.h>
+#include <linux/netlink.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,14 +26,20 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysinfo.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "common/ipc.h"
 #include "common/sandbox.h"
 #include "helpers/proc_status.h"
+#include "proto/worker.pb-c.h"
 #include "helpers/skip.h"
 
 /* A sandboxed child and the pipes to talk to it. */
@@ -38,8 +47,48 @@ struct child {
     pid_t pid;                  /* The child. */
     int cmd_fd;                 /* Commands to the child. */
     int report_fd;              /* Reports from the child. */
+    int ctl_fd;                 /* Our end of its DPIF_WORKER_CONTROL_FD, or
+                                 * -1. */
     struct sandbox_report report;   /* What the child reported. */
 };
+
+/* start_child__() options. */
+#define CHILD_AS_NOBODY 1       /* Enter the sandbox unprivileged. */
+#define CHILD_CONTROL 2         /* A socketpair end as the control fd. */
+#define CHILD_NETLINK 4         /* A generic netlink socket at NL_FD. */
+
+/* Where the child keeps its fds when they must not be fd 3. */
+#define CHILD_CMD_FD 20
+#define CHILD_REPORT_FD 21
+#define NL_FD 22
+
+/* Sends a generic-netlink CTRL_CMD_GETFAMILY request on 'fd' with 'how'
+ * ('s' send, 'w' write, 'm' sendmsg, 'v' writev).  Returns the result of
+ * the call, or -1 with errno. */
+static ssize_t
+genl_request(int fd, char how)
+{
+    struct {
+        struct nlmsghdr nlh;
+        struct genlmsghdr genl;
+    } req = {
+        .nlh = { .nlmsg_len = sizeof req, .nlmsg_type = GENL_ID_CTRL,
+                 .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 },
+        .genl = { .cmd = CTRL_CMD_GETFAMILY, .version = 1 },
+    };
+    struct iovec iov = { .iov_base = &req, .iov_len = sizeof req };
+    struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+    struct msghdr msg = { .msg_name = &kernel, .msg_namelen = sizeof kernel,
+                          .msg_iov = &iov, .msg_iovlen = 1 };
+
+    switch (how) {
+    case 's': return send(fd, &req, sizeof req, 0);
+    case 'w': return write(fd, &req, sizeof req);
+    case 'm': return sendmsg(fd, &msg, 0);
+    case 'v': return writev(fd, &iov, 1);
+    default: errno = EINVAL; return -1;
+    }
+}
 
 /* Per-test state. */
 struct fixture {
@@ -127,6 +176,52 @@ child_run(char cmd, int report_fd)
     case 'r':
         r = recvmmsg(report_fd, NULL, 0, 0, NULL);
         break;
+    case 'n':
+        /* Would clear O_NONBLOCK on a description privd shares. */
+        r = fcntl(report_fd, F_SETFL, 0);
+        break;
+    case 'b': {
+        int off = 0;
+        r = ioctl(report_fd, FIONBIO, &off);
+        break;
+    }
+    case 'R': {
+        void *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        r = madvise(m, 4096, MADV_REMOVE);
+        break;
+    }
+    case 'u': {
+        uint32_t word = 0;
+        r = (int) syscall(SYS_futex, &word, FUTEX_LOCK_PI_PRIVATE, 0, NULL,
+                          NULL, 0);
+        break;
+    }
+    case 't': {
+        struct stat st;
+        r = fstatat(report_fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+        break;
+    }
+    case 'y': {
+        /* What glibc's qsort() does on its first big array. */
+        struct sysinfo si;
+        r = sysinfo(&si);
+        break;
+    }
+    case 'g': {
+        /* Sending works on the netlink socket until it is forbidden; then
+         * every way to send fails, and the other fds still work. */
+        struct errbuf eb = { "" };
+        int results[6];
+        results[0] = genl_request(NL_FD, 's') > 0;
+        results[1] = sandbox_forbid_send((const int[]) { NL_FD }, 1, &eb);
+        results[2] = genl_request(NL_FD, 's') < 0 ? errno : 0;
+        results[3] = genl_request(NL_FD, 'w') < 0 ? errno : 0;
+        results[4] = genl_request(NL_FD, 'm') < 0 ? errno : 0;
+        results[5] = genl_request(NL_FD, 'v') < 0 ? errno : 0;
+        _exit(write(report_fd, results, sizeof results) == sizeof results
+              ? 0 : 41);
+    }
     case 'a': {
         /* Everything a worker loop does must keep working. */
         void *p = malloc(100000);
@@ -138,7 +233,8 @@ child_run(char cmd, int report_fd)
         if (!p || m == MAP_FAILED
             || getrandom(&seed, sizeof seed, 0) != sizeof seed
             || clock_gettime(CLOCK_MONOTONIC, &ts) || fstat(report_fd, &st)
-            || fcntl(report_fd, F_SETFL, O_NONBLOCK)
+            || fcntl(report_fd, F_GETFL) < 0
+            || madvise(m, 8192, MADV_DONTNEED)
             || munmap(m, 8192)) {
             _exit(20);
         }
@@ -163,20 +259,48 @@ child_run(char cmd, int report_fd)
  * the sandbox unprivileged: the non-root path, tested as root too. */
 static void
 start_child__(const struct fixture *f, enum worker_role role,
-              bool as_nobody, struct child *c)
+              int options, struct child *c)
 {
-    int cmd[2], rep[2];
+    int cmd[2], rep[2], ctl[2] = { -1, -1 };
+    bool as_nobody = options & CHILD_AS_NOBODY;
 
     assert_int_equal(pipe(cmd), 0);
     assert_int_equal(pipe(rep), 0);
+    if (options & CHILD_CONTROL) {
+        assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, ctl), 0);
+    }
     c->pid = fork();
     assert_true(c->pid >= 0);
     if (!c->pid) {
-        const int keep[] = { cmd[0], rep[1] };
-        struct sandbox_config cfg = worker_config(f, role, keep, 2);
+        int keep[4] = { cmd[0], rep[1] };
+        size_t n_keep = 2;
+        struct sandbox_config cfg;
         struct sandbox_report report;
         struct errbuf eb = { "" };
 
+        if (options & (CHILD_CONTROL | CHILD_NETLINK)) {
+            /* Out of the way of fd 3. */
+            if (dup2(cmd[0], CHILD_CMD_FD) < 0
+                || dup2(rep[1], CHILD_REPORT_FD) < 0) {
+                _exit(14);
+            }
+            keep[0] = cmd[0] = CHILD_CMD_FD;
+            keep[1] = rep[1] = CHILD_REPORT_FD;
+        }
+        if (options & CHILD_CONTROL) {
+            if (dup2(ctl[1], DPIF_WORKER_CONTROL_FD) < 0) {
+                _exit(14);
+            }
+            keep[n_keep++] = DPIF_WORKER_CONTROL_FD;
+        }
+        if (options & CHILD_NETLINK) {
+            int nl = socket(AF_NETLINK, SOCK_RAW, NETLINK_GENERIC);
+            if (nl < 0 || dup2(nl, NL_FD) < 0) {
+                _exit(15);
+            }
+            keep[n_keep++] = NL_FD;
+        }
+        cfg = worker_config(f, role, keep, n_keep);
         if (as_nobody && f->root) {
             if (setgroups(0, NULL) || setresgid(65534, 65534, 65534)
                 || setresuid(65534, 65534, 65534)) {
@@ -199,8 +323,12 @@ start_child__(const struct fixture *f, enum worker_role role,
     }
     close(cmd[0]);
     close(rep[1]);
+    if (ctl[1] >= 0) {
+        close(ctl[1]);
+    }
     c->cmd_fd = cmd[1];
     c->report_fd = rep[0];
+    c->ctl_fd = ctl[0];
     assert_int_equal(read(c->report_fd, &c->report, sizeof c->report),
                      sizeof c->report);
 }
@@ -208,7 +336,7 @@ start_child__(const struct fixture *f, enum worker_role role,
 static void
 start_child(const struct fixture *f, enum worker_role role, struct child *c)
 {
-    start_child__(f, role, false, c);
+    start_child__(f, role, 0, c);
 }
 
 /* Sends 'cmd' and returns the child's wait status. */
@@ -221,6 +349,9 @@ finish_child(struct child *c, char cmd)
     assert_int_equal(waitpid(c->pid, &status, 0), c->pid);
     close(c->cmd_fd);
     close(c->report_fd);
+    if (c->ctl_fd >= 0) {
+        close(c->ctl_fd);
+    }
     return status;
 }
 
@@ -314,7 +445,7 @@ sandbox_unprivileged_applies_the_rest(void **state)
     struct fixture *f = *state;
     struct child c;
 
-    start_child__(f, WORKER_ROLE_HANDLER, true, &c);
+    start_child__(f, WORKER_ROLE_HANDLER, CHILD_AS_NOBODY, &c);
     assert_true(proc_status_ids_are(c.pid, "Uid", f->root ? 65534
                                                           : getuid()));
     assert_int_equal(c.report.skipped, SANDBOX_STEP_CHROOT
@@ -428,6 +559,88 @@ sandbox_profiles_differ_by_role(void **state)
 
     start_child(*state, WORKER_ROLE_REVALIDATOR, &c);
     assert_killed_by_sigsys(finish_child(&c, 'r'));
+}
+
+/* Ways to change a shared fd's status flags, futex operations other than
+ * private wait/wake, MADV_REMOVE and newfstatat flags other than
+ * AT_EMPTY_PATH alone are not in the allow-list. */
+static void
+sandbox_narrowed_calls_kill(void **state)
+{
+    static const char cmds[] = { 'n', 'b', 'R', 'u', 't' };
+
+    for (size_t i = 0; i < ARRAY_SIZE(cmds); i++) {
+        struct child c;
+
+        start_child(*state, i % 2 ? WORKER_ROLE_REVALIDATOR
+                                  : WORKER_ROLE_HANDLER, &c);
+        int status = finish_child(&c, cmds[i]);
+        if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGSYS) {
+            fail_msg("command '%c': expected death by SIGSYS, got wait "
+                     "status %#x", cmds[i], status);
+        }
+    }
+}
+
+/* A worker killed by the filter tells privd which syscall it was, on its
+ * control socket, just before it dies of SIGSYS. */
+static void
+sandbox_denied_syscall_is_reported(void **state)
+{
+    struct child c;
+    uint8_t frame[IPC_MAX_FRAME];
+    struct errbuf eb = { "" };
+    struct ipc_msg m;
+
+    start_child__(*state, WORKER_ROLE_HANDLER, CHILD_CONTROL, &c);
+    int ctl = dup(c.ctl_fd);
+    assert_killed_by_sigsys(finish_child(&c, 'y'));
+    ssize_t n = recv(ctl, frame, sizeof frame, MSG_DONTWAIT);
+    close(ctl);
+    assert_true(n > 0);
+    assert_int_equal(ipc_frame_decode(frame, (size_t) n,
+                                      IPC_TYPE_BIT(IPC_COUNTER_REPORT), &m,
+                                      &eb), 0);
+    const Dpif__CounterReport *r = (const Dpif__CounterReport *) m.msg;
+    assert_int_equal(r->request_id, 0);
+    assert_int_equal(r->n_counters, 0);
+    assert_int_equal(r->n_memory, 1);
+    assert_string_equal(r->memory[0]->name, SANDBOX_DENIED_SYSCALL_NOTE);
+    assert_int_equal(r->memory[0]->value, SYS_sysinfo);
+    ipc_msg_destroy(&m);
+
+    char name[32];
+    sandbox_syscall_name(SYS_sysinfo, name, sizeof name);
+    assert_string_equal(name, "sysinfo");
+    sandbox_syscall_name(-5, name, sizeof name);
+    assert_string_equal(name, "?");
+}
+
+/* A handler cannot send on its kernel upcall socket once it has called
+ * sandbox_forbid_send() (handler_create() does): no generic-netlink
+ * request reaches the kernel, whichever syscall it tries. */
+static void
+sandbox_upcall_socket_cannot_send(void **state)
+{
+    struct child c;
+    int results[6];
+
+    start_child__(*state, WORKER_ROLE_HANDLER, CHILD_NETLINK, &c);
+    char cmd = 'g';
+    assert_int_equal(write(c.cmd_fd, &cmd, 1), 1);
+    assert_int_equal(read(c.report_fd, results, sizeof results),
+                     sizeof results);
+    int status;
+    assert_int_equal(waitpid(c.pid, &status, 0), c.pid);
+    close(c.cmd_fd);
+    close(c.report_fd);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(results[0], 1);        /* Sent before. */
+    assert_int_equal(results[1], 0);        /* Filter loaded. */
+    for (int i = 2; i < 6; i++) {
+        assert_int_equal(results[i], EPERM);
+    }
 }
 
 /* Everything but 0-2 and the kept fds is closed. */
@@ -619,6 +832,12 @@ main(void)
         cmocka_unit_test_setup_teardown(sandbox_allowed_calls_work,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(sandbox_socket_kills,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(sandbox_narrowed_calls_kill, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(sandbox_denied_syscall_is_reported,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(sandbox_upcall_socket_cannot_send,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(sandbox_exec_mapping_kills,
                                         setup, teardown),
