@@ -30,8 +30,8 @@
  * that its last translation of the flow learned — what a handler would
  * have learned from the same packets.  The cost in isolation is small: the
  * handlers, which parse the same untrusted traffic in the same sandbox,
- * already write the table; the per-bucket robust mutexes survive a killed
- * writer; privd and every reader validate entries.  If the writable mapping
+ * already write the table; its slots are lock-free, so a killed or
+ * hostile writer blocks nobody; privd and every reader validate entries.  If the writable mapping
  * is refused, the revalidator falls back to read-only and skips refreshes
  * (mac_table_learn() returns EROFS).
  */
