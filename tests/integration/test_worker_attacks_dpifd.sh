@@ -111,29 +111,15 @@ chmod 755 "$BIN" "$BIN/dpifd" "$BIN/dpif-handlerd" "$BIN/dpif-revald"
 REAL_DPIFD=$DPIFD
 DPIFD=$BIN/dpifd
 
-# Like dpifd_start, but an evil handler never logs a policy generation.
-evil_start() {
-    _n=$1
-    shift
-    : >"$DIR/log"
-    rm -rf "$DIR/run"
-    "$DPIFD" "$@" --run-dir "$DIR/run" >"$DIR/log" 2>&1 &
-    PID=$!
-    PIDS_STARTED="$PIDS_STARTED $PID"
-    wait_for ctl show || fail "dpifd did not answer"
-    wait_for _workers_running "$_n" || fail "$_n workers did not start"
-}
+# An evil handler never logs a policy generation.
+DPIFD_START_NO_POLICY=1
 
 # ----- 2. a forbidden syscall is reported ---------------------------------------
 
 echo sigsys >"$BIN/evil-mode"
-: >"$DIR/log"
-rm -rf "$DIR/run"
-"$DPIFD" --datapath dummy@br0 --port p1:dummy --handlers 1 \
-    --revalidators 1 --run-dir "$DIR/run" >"$DIR/log" 2>&1 &
-PID=$!
-PIDS_STARTED="$PIDS_STARTED $PID"
-wait_for ctl show || fail "dpifd did not answer"
+# Only the revalidator stays up.
+dpifd_start 1 --datapath dummy@br0 --port p1:dummy --handlers 1 \
+    --revalidators 1
 SYSINFO=$(printf '#include <sys/syscall.h>\nSYS_sysinfo\n' \
           | cc -E -P - 2>/dev/null | tail -1)
 case "$SYSINFO" in
@@ -155,7 +141,7 @@ dpifd_stop
 # ----- 3. a handler scribbles the MAC table ------------------------------------
 
 echo mac >"$BIN/evil-mode"
-evil_start 3 --datapath dummy@br0 --port p1:dummy --port p2:dummy \
+dpifd_start 3 --datapath dummy@br0 --port p1:dummy --port p2:dummy \
     --port p3:dummy --port p4:dummy --handlers 2 --revalidators 1
 scribbling() { grep -q "scribbling the MAC table" "$DIR/log"; }
 wait_for scribbling || fail "the evil handler did not start scribbling"
