@@ -3,11 +3,12 @@
 # root with the privilege drop) on dummy datapaths, against what a
 # compromised or merely unlucky worker does to it, driven with dpifctl:
 #
-#   1. Scale (B3).  10,000 forwarding rules (--rules) and 1,000 ports
-#      (add-if): handler and revalidator sort them inside the sandbox,
-#      where glibc's qsort() died of sysinfo(2); no worker restarts, the
-#      log has no SIGSYS, and the switch still forwards (a flood to a
-#      port, then a unicast reply learned through the MAC table).
+#   1. Scale (B3).  1,000 ports (add-if, in chunks), then 10,000
+#      forwarding rules (rules/replace): handler and revalidator sort them
+#      inside the sandbox, where glibc's qsort() died of sysinfo(2); no
+#      worker restarts, the log has no SIGSYS, and the switch still
+#      forwards (a flood to every port, then a unicast reply learned
+#      through the MAC table).
 #   2. A forbidden syscall is named (B3).  dpif-evil-worker installed as
 #      dpif-handlerd (mode "sigsys") calls sysinfo(2) after its
 #      handshake: "procs" shows its last exit as
