@@ -90,6 +90,45 @@ log_for_each_module(void (*cb)(const struct log_module *, void *aux),
     }
 }
 
+size_t
+log_escape(char *dst, size_t size, const void *src_, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *src = src_;
+    size_t n = 0;
+
+    if (!size) {
+        return 0;
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = src[i];
+        char esc[4];
+        size_t k;
+
+        if (c >= 0x20 && c != 0x7f) {
+            esc[0] = (char) c;
+            k = 1;
+        } else if (c == '\n' || c == '\r' || c == '\t') {
+            esc[0] = '\\';
+            esc[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+            k = 2;
+        } else {
+            esc[0] = '\\';
+            esc[1] = 'x';
+            esc[2] = hex[c >> 4];
+            esc[3] = hex[c & 15];
+            k = 4;
+        }
+        if (n + k >= size) {
+            break;              /* Truncated at a whole escape. */
+        }
+        memcpy(dst + n, esc, k);
+        n += k;
+    }
+    dst[n] = '\0';
+    return n;
+}
+
 static void log_vmsg(const struct log_module *, enum log_level,
                      unsigned int suppressed, const char *fmt, va_list)
     PRINTF_FORMAT(4, 0);
@@ -98,10 +137,14 @@ static void
 log_vmsg(const struct log_module *m, enum log_level level,
          unsigned int suppressed, const char *fmt, va_list args)
 {
-    char text[1024];
+    char raw[1024], text[1024];
     int saved_errno = errno;
 
-    vsnprintf(text, sizeof text, fmt, args);
+    /* Whatever the arguments hold (names and text from clients and
+     * workers), one message is one line without control characters. */
+    int n_raw = vsnprintf(raw, sizeof raw, fmt, args);
+    log_escape(text, sizeof text, raw,
+               n_raw < 0 ? 0 : MIN((size_t) n_raw, sizeof raw - 1));
     if (use_syslog) {
         static const int prio[] = {
             [LOG_LEVEL_OFF] = LOG_DEBUG, [LOG_LEVEL_ERR] = LOG_ERR,

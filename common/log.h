@@ -20,6 +20,15 @@
  * Suppressed messages are counted and reported with the next one that
  * passes.
  *
+ * Untrusted text: log messages often carry strings that a control client
+ * or a worker chose (datapath and port names, rule text, a worker's
+ * stderr).  Every formatted message is passed through log_escape() before
+ * it is written, so that such a string cannot start a new line or forge
+ * another process's message: one call, one line.  Callers therefore log
+ * untrusted strings as they are and never escape them first (that would
+ * double the backslashes); log_escape() itself is for text that leaves
+ * through another channel (a status line, a reply) under the same rule.
+ *
  * Thread safety: modules are registered by constructors before main();
  * logging itself takes no lock and writes each message with one write(2).
  * dpifd processes are single-threaded.
@@ -28,6 +37,7 @@
 #define DPIF_LOG_H 1
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/util.h"
@@ -126,6 +136,13 @@ int log_set_level(const char *module, enum log_level);
 /* Calls 'cb' for each registered module. */
 void log_for_each_module(void (*cb)(const struct log_module *, void *aux),
                          void *aux);
+
+/* Copies 'len' bytes of 'src' into 'dst' ('size' bytes, NUL-terminated)
+ * with every control character (below 0x20, and 0x7f) escaped: "\n",
+ * "\r", "\t", else "\xHH".  Bytes from 0x80 up (UTF-8) and backslashes
+ * are kept.  Output that does not fit is cut at a whole character or
+ * escape.  Returns the length written. */
+size_t log_escape(char *dst, size_t size, const void *src, size_t len);
 
 /* Rate limiter check: true if a message may be emitted now.  Exposed for
  * tests; the _RL macros use it. */

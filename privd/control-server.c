@@ -35,12 +35,16 @@
 #include "privd/flow-limit.h"
 #include "privd/policy-feed.h"
 #include "privd/privd.h"
+#include "privd/safe-fs.h"
 #include "privd/spawner.h"
 #include "privd/supervisor.h"
 
 LOG_MODULE(control);
 
 COUNTER_DEFINE(control_client_limit);
+COUNTER_DEFINE(control_client_uid_limit);
+COUNTER_DEFINE(control_client_reader_limit);
+COUNTER_DEFINE(control_client_idle_closed);
 COUNTER_DEFINE(control_accept_failed);
 COUNTER_DEFINE(control_peercred_failed);
 COUNTER_DEFINE(control_request_malformed);
@@ -56,6 +60,7 @@ COUNTER_DEFINE(control_parked);
 COUNTER_DEFINE(control_parked_answered);
 COUNTER_DEFINE(control_parked_cancelled);
 COUNTER_DEFINE(control_parked_limit);
+COUNTER_DEFINE(control_parked_reader_limit);
 COUNTER_DEFINE(control_rules_rejected);
 COUNTER_DEFINE(control_fdb_entry_invalid);
 COUNTER_DEFINE(control_metrics_textfile_written);
@@ -67,8 +72,12 @@ COUNTER_DEFINE(control_metrics_textfile_failed);
 
 /* Bytes kept free in a paged reply for everything but the pages' items. */
 #define CONTROL_REPLY_SLACK 4096
-/* Most supplementary groups of a peer that are looked at. */
+/* Supplementary groups of a peer read without an allocation; a peer with
+ * more (up to the kernel's NGROUPS_MAX) costs one. */
 #define CONTROL_MAX_GROUPS 256
+/* The group database is looked up again when /etc/group changed, and at
+ * least this often for sources that are not files (NSS). */
+#define CONTROL_GROUP_RECHECK_MSEC 5000
 
 /* A flow dump in progress for one connection (dump-flows pages). */
 struct control_dump {
@@ -128,6 +137,10 @@ struct control_conn {
     struct control_park park;   /* Parked request: while active, nothing
                                  * more is read from the connection. */
     bool hangup;                /* Close at the next control_server_run(). */
+    long long last_msec;        /* time_msec() of the connect, the last
+                                 * request read or the last reply sent:
+                                 * idle CONTROL_IDLE_MSEC after it (not
+                                 * while parked), the connection closes. */
 };
 
 /* A captured frame that privd holds after a clearing read that did not fit
@@ -146,6 +159,8 @@ struct control_server {
     int listen_fd;              /* Listening socket, owned. */
     gid_t read_gid;             /* "dpifd" group, or (gid_t) -1. */
     gid_t admin_gid;            /* "dpifd-admin" group, or (gid_t) -1. */
+    long long groups_msec;      /* When they were looked up (time_msec()). */
+    struct stat group_db;       /* /etc/group then (zeroes if absent). */
     struct control_conn conns[CONTROL_MAX_CLIENTS]; /* Connection slots. */
     struct control_frame *backlog;  /* Held captured frames, oldest first. */
     size_t n_backlog;           /* Entries in 'backlog'. */
@@ -1633,48 +1648,25 @@ ctl_metrics(struct control_ctx *ctx, const Dpif__Request *rq,
     return 0;
 }
 
-/* Writes the metrics to the configured textfile: PATH.tmp, then rename,
- * so that node_exporter never reads half a file. */
+/* Writes the metrics to the configured textfile: a new file, then rename,
+ * so that node_exporter never reads half a file (safe_fs_write_atomic()). */
 static void
 control_write_textfile(struct control_server *cs)
 {
     static struct log_rl rl = LOG_RL_INIT(1, 5);
     const char *path = cs->privd->cfg.metrics_textfile;
-    struct ds s, tmp;
-    int error = 0;
+    struct errbuf eb;
+    struct ds s;
 
     ds_init(&s);
-    ds_init(&tmp);
     ctl_metrics_format(cs->privd, &s);
-    ds_put_format(&tmp, "%s.tmp", path);
-    FILE *f = fopen(ds_cstr(&tmp), "we");
-    if (!f) {
-        error = errno;
-    } else {
-        if (fwrite(s.string, 1, s.length, f) != s.length) {
-            error = errno ? errno : EIO;
-        }
-        if (fchmod(fileno(f), 0644) && !error) {
-            error = errno;
-        }
-        if (fclose(f) && !error) {
-            error = errno;
-        }
-        if (!error && rename(ds_cstr(&tmp), path)) {
-            error = errno;
-        }
-        if (error) {
-            unlink(ds_cstr(&tmp));
-        }
-    }
-    if (error) {
+    if (safe_fs_write_atomic(path, s.string, s.length, 0644, &eb)) {
         COUNTER_INC(control_metrics_textfile_failed);
-        LOG_WARN_RL(&rl, "metrics-textfile %s: %s", path, strerror(error));
+        LOG_WARN_RL(&rl, "metrics-textfile: %s", eb.msg);
     } else {
         COUNTER_INC(control_metrics_textfile_written);
     }
     ds_destroy(&s);
-    ds_destroy(&tmp);
 }
 
 /* ----- inject, capture ------------------------------------------------------ */
@@ -2534,6 +2526,7 @@ ctl_park_answer(struct control_conn *conn, int error, const char *reason)
         ctl_park_reply(conn, &rp, &purge);
     }
     uint32_t seq = conn->park.seq;
+    conn->last_msec = time_msec();  /* Idle from now until it is read. */
     LOG_DBG("uid %u pid %d: %s: %s after %lld ms", (unsigned) conn->peer.uid,
             (int) conn->peer.pid, conn->park.name,
             error ? reason : "answered",
@@ -2581,16 +2574,29 @@ ctl_park_begin(struct control_ctx *ctx, Dpif__Reply__ResultCase result,
 {
     struct control_server *cs = ctx->cs;
     struct control_park *park = &ctx->conn->park;
-    size_t n_parked = 0;
+    size_t n_parked = 0, n_readers = 0;
 
     for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++) {
-        n_parked += cs->conns[i].ipc.fd >= 0 && cs->conns[i].park.active;
+        const struct control_conn *c = &cs->conns[i];
+        if (c->ipc.fd >= 0 && c->park.active) {
+            n_parked++;
+            n_readers += !c->peer.may_write;
+        }
     }
     if (n_parked >= CONTROL_MAX_PARKED) {
         COUNTER_INC(control_parked_limit);
         return errbuf_set(&ctx->eb, EBUSY, "%s: %d requests wait for "
                           "revalidation already; try again later", name,
                           CONTROL_MAX_PARKED);
+    }
+    /* Callers without write rights never take the places of the writers'
+     * revalidator/purge and megaflows switches. */
+    if (!ctx->peer->may_write && n_readers >= CONTROL_MAX_PARKED_READERS) {
+        COUNTER_INC(control_parked_reader_limit);
+        return errbuf_set(&ctx->eb, EBUSY, "%s: %d requests of callers "
+                          "without write rights wait for revalidation "
+                          "already; try again later", name,
+                          CONTROL_MAX_PARKED_READERS);
     }
     park->active = true;
     park->committed = false;
@@ -2948,6 +2954,7 @@ control_conn_flush(struct control_conn *conn)
                                NULL, 0, &eb);
     if (!error) {
         buf_clear(&conn->tx);
+        conn->last_msec = time_msec();
     } else if (error != EAGAIN) {
         COUNTER_INC(control_reply_send_failed);
         LOG_DBG("uid %u pid %d: sending reply: %s",
@@ -3007,6 +3014,7 @@ control_conn_serve(struct control_server *cs, struct control_conn *conn)
         }
         return error;
     }
+    conn->last_msec = time_msec();
 
     struct control_ctx ctx = {
         .cs = cs,
@@ -3031,43 +3039,12 @@ control_conn_serve(struct control_server *cs, struct control_conn *conn)
     return error;
 }
 
-/* Reads the groups of process 'pid' from /proc/PID/status, checking that
- * the process still has real uid 'uid'.  Returns the number stored. */
-static int
-control_peer_groups_proc(pid_t pid, uid_t uid, gid_t *groups, size_t max,
-                         size_t *np)
+/* The gid of group 'name', or (gid_t) -1 if there is none. */
+static gid_t
+control_group_lookup(const char *name)
 {
-    char path[64], line[4096];
-    bool uid_ok = false;
-    size_t n = 0;
-
-    snprintf(path, sizeof path, "/proc/%d/status", (int) pid);
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        return errno;
-    }
-    while (fgets(line, sizeof line, f)) {
-        unsigned long v;
-        if (sscanf(line, "Uid: %lu", &v) == 1) {
-            uid_ok = v == (unsigned long) uid;
-        } else if (!strncmp(line, "Groups:", 7)) {
-            char *p = line + 7, *end;
-            while (n < max) {
-                v = strtoul(p, &end, 10);
-                if (end == p) {
-                    break;
-                }
-                groups[n++] = (gid_t) v;
-                p = end;
-            }
-        }
-    }
-    fclose(f);
-    if (!uid_ok) {
-        return ESRCH;
-    }
-    *np = n;
-    return 0;
+    struct group *gr = getgrnam(name);
+    return gr ? gr->gr_gid : (gid_t) -1;
 }
 
 void
@@ -3082,43 +3059,121 @@ control_peer_authorize(struct control_peer *peer, const gid_t *groups,
         in_read |= read_gid != (gid_t) -1 && g == read_gid;
         in_admin |= admin_gid != (gid_t) -1 && g == admin_gid;
     }
-    bool trusted = peer->uid == 0 || peer->uid == self_uid;
-    peer->may_write = trusted || in_admin;
+    peer->trusted = peer->uid == 0 || peer->uid == self_uid;
+    peer->may_write = peer->trusted || in_admin;
     peer->may_read = peer->may_write || in_read;
 }
 
-/* Fills in who is on the other end of 'fd'. */
+/* Looks the two groups up again when the group database may have changed
+ * since the last time: an operator's groupadd or usermod takes effect for
+ * the next connection, without a restart.  One stat() per connection
+ * otherwise. */
+static void
+control_groups_refresh(struct control_server *cs)
+{
+    struct stat st;
+    long long now = time_msec();
+
+    if (stat("/etc/group", &st)) {
+        memset(&st, 0, sizeof st);
+    }
+    if (cs->groups_msec && now - cs->groups_msec < CONTROL_GROUP_RECHECK_MSEC
+        && st.st_dev == cs->group_db.st_dev
+        && st.st_ino == cs->group_db.st_ino
+        && st.st_size == cs->group_db.st_size
+        && st.st_mtim.tv_sec == cs->group_db.st_mtim.tv_sec
+        && st.st_mtim.tv_nsec == cs->group_db.st_mtim.tv_nsec) {
+        return;
+    }
+    gid_t read_gid = control_group_lookup(CONTROL_READ_GROUP);
+    gid_t admin_gid = control_group_lookup(CONTROL_ADMIN_GROUP);
+    if (cs->groups_msec && (read_gid != cs->read_gid
+                            || admin_gid != cs->admin_gid)) {
+        LOG_INFO("groups changed: %s is %ld, %s is %ld (-1: absent)",
+                 CONTROL_READ_GROUP, read_gid == (gid_t) -1 ? -1L
+                 : (long) read_gid, CONTROL_ADMIN_GROUP,
+                 admin_gid == (gid_t) -1 ? -1L : (long) admin_gid);
+    }
+    cs->read_gid = read_gid;
+    cs->admin_gid = admin_gid;
+    cs->group_db = st;
+    cs->groups_msec = now;
+}
+
+/* Fills in who is on the other end of 'fd': uid, gid and pid from
+ * SO_PEERCRED, the supplementary groups from SO_PEERGROUPS.  Both are the
+ * credentials the kernel recorded at connect(), so nothing can change
+ * between the connect and this look (no /proc, no pid reuse). */
 static int
 control_peer_identify(const struct control_server *cs, int fd,
                       struct control_peer *peer)
 {
     struct ucred cred;
     socklen_t len = sizeof cred;
-    gid_t groups[CONTROL_MAX_GROUPS];
-    size_t n_groups = 0;
+    gid_t small[CONTROL_MAX_GROUPS];
+    gid_t *groups = small;
 
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)
         || len != sizeof cred) {
         return errno ? errno : EPROTO;
     }
+    len = sizeof small;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, small, &len)) {
+        if (errno != ERANGE || len > 65536 * sizeof *groups) {
+            return errno;
+        }
+        groups = xmalloc(len);  /* 'len' is what the kernel needs. */
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len)) {
+            int error = errno;
+            free(groups);
+            return error;
+        }
+    }
     memset(peer, 0, sizeof *peer);
     peer->uid = cred.uid;
     peer->gid = cred.gid;
     peer->pid = cred.pid;
+    control_peer_authorize(peer, groups, len / sizeof *groups, getuid(),
+                           cs->read_gid, cs->admin_gid);
+    if (groups != small) {
+        free(groups);
+    }
+    return 0;
+}
 
-    if (control_peer_groups_proc(cred.pid, cred.uid, groups,
-                                 ARRAY_SIZE(groups), &n_groups)) {
-        struct passwd *pw = getpwuid(cred.uid);
-        int n = ARRAY_SIZE(groups);
-        if (pw && getgrouplist(pw->pw_name, cred.gid, groups, &n) >= 0) {
-            n_groups = (size_t) n;
-        } else {
-            n_groups = 0;
+/* Whether 'peer' may have one more connection.  Every uid but 0 and
+ * privd's own has at most CONTROL_MAX_PER_UID; callers without write
+ * rights share CONTROL_MAX_CLIENTS - CONTROL_WRITER_SLOTS slots, so that
+ * readers can never lock root or an administrator out.  Returns NULL or
+ * why not. */
+static const char *
+control_admit(const struct control_server *cs,
+              const struct control_peer *peer)
+{
+    size_t n = 0, n_uid = 0, n_readers = 0;
+
+    for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+        const struct control_conn *conn = &cs->conns[i];
+        if (conn->ipc.fd >= 0) {
+            n++;
+            n_uid += conn->peer.uid == peer->uid;
+            n_readers += !conn->peer.may_write;
         }
     }
-    control_peer_authorize(peer, groups, n_groups, getuid(),
-                           cs->read_gid, cs->admin_gid);
-    return 0;
+    if (n >= CONTROL_MAX_CLIENTS) {
+        COUNTER_INC(control_client_limit);
+        return "every connection slot is taken";
+    }
+    if (!peer->trusted && n_uid >= CONTROL_MAX_PER_UID) {
+        COUNTER_INC(control_client_uid_limit);
+        return "its uid has the most connections one uid may have";
+    }
+    if (!peer->may_write
+        && n_readers >= CONTROL_MAX_CLIENTS - CONTROL_WRITER_SLOTS) {
+        COUNTER_INC(control_client_reader_limit);
+        return "the slots for callers without write rights are taken";
+    }
+    return NULL;
 }
 
 static void
@@ -3138,22 +3193,8 @@ control_server_accept(struct control_server *cs)
             return;
         }
 
-        struct control_conn *conn = NULL;
-        for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++) {
-            if (cs->conns[i].ipc.fd < 0) {
-                conn = &cs->conns[i];
-                break;
-            }
-        }
-        if (!conn) {
-            COUNTER_INC(control_client_limit);
-            LOG_WARN_RL(&rl, "%d control clients connected already: "
-                        "refusing another", CONTROL_MAX_CLIENTS);
-            close(fd);
-            continue;
-        }
-
-        struct control_peer peer;
+        struct control_peer peer = { .uid = 0 };
+        control_groups_refresh(cs);
         int error = control_peer_identify(cs, fd, &peer);
         if (error) {
             COUNTER_INC(control_peercred_failed);
@@ -3161,6 +3202,19 @@ control_server_accept(struct control_server *cs)
                         strerror(error));
             close(fd);
             continue;
+        }
+        const char *why = control_admit(cs, &peer);
+        if (why) {
+            LOG_WARN_RL(&rl, "uid %u pid %d: refusing a control connection: "
+                        "%s", (unsigned) peer.uid, (int) peer.pid, why);
+            close(fd);
+            continue;
+        }
+        struct control_conn *conn = NULL;
+        for (size_t i = 0; !conn; i++) {   /* control_admit() saw one. */
+            if (cs->conns[i].ipc.fd < 0) {
+                conn = &cs->conns[i];
+            }
         }
 
         struct errbuf eb;
@@ -3183,11 +3237,21 @@ control_server_accept(struct control_server *cs)
         conn->dump = NULL;
         conn->park.active = false;
         conn->hangup = false;
+        conn->last_msec = time_msec();
         LOG_DBG("control client uid %u gid %u pid %d connected (read %s, "
                 "write %s)", (unsigned) peer.uid, (unsigned) peer.gid,
                 (int) peer.pid, peer.may_read ? "yes" : "no",
                 peer.may_write ? "yes" : "no");
     }
+}
+
+/* True if 'conn' has been idle for CONTROL_IDLE_MSEC: no request read and
+ * no reply sent (a client that does not read its reply is idle too).  A
+ * parked request is privd's wait, not the client's. */
+static bool
+control_conn_idle(const struct control_conn *conn, long long now)
+{
+    return !conn->park.active && now - conn->last_msec >= CONTROL_IDLE_MSEC;
 }
 
 /* True if 'conn' must close: its reply could not be made, or, while a
@@ -3215,10 +3279,26 @@ control_server_run(struct control_server *cs)
                             + (long long) cfg->metrics_interval_s * 1000;
     }
     control_server_accept(cs);
+    long long now = time_msec();
     for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++) {
         struct control_conn *conn = &cs->conns[i];
         if (conn->ipc.fd >= 0 && control_conn_gone(conn)) {
             control_conn_close(conn);
+        }
+        if (conn->ipc.fd >= 0 && control_conn_idle(conn, now)) {
+            /* Served (and the time refreshed) if a request is waiting. */
+            int error = control_conn_serve(cs, conn);
+            if (error == EAGAIN && control_conn_idle(conn, time_msec())) {
+                static struct log_rl rl = LOG_RL_INIT(1, 5);
+                COUNTER_INC(control_client_idle_closed);
+                LOG_INFO_RL(&rl, "uid %u pid %d: closing a control "
+                            "connection idle for %d ms",
+                            (unsigned) conn->peer.uid, (int) conn->peer.pid,
+                            CONTROL_IDLE_MSEC);
+                control_conn_close(conn);
+            } else if (error && error != EAGAIN) {
+                control_conn_close(conn);
+            }
         }
         /* A few requests per connection and round: fair to the others. */
         for (int j = 0; conn->ipc.fd >= 0 && j < 8; j++) {
@@ -3248,6 +3328,9 @@ control_server_wait(struct control_server *cs, struct poller *p)
             poller_fd_wait(p, conn->ipc.fd,
                            conn->tx.size ? POLLOUT
                            : conn->park.active ? 0 : POLLIN);
+            if (!conn->park.active) {
+                poller_timer_wait(p, conn->last_msec + CONTROL_IDLE_MSEC);
+            }
         }
     }
 }
@@ -3310,24 +3393,68 @@ control_server_forget_dp(struct control_server *cs, const struct dpif *dpif)
     cs->n_backlog = kept;
 }
 
-/* True if something accepts connections on 'path'. */
+/* True if something accepts connections on 'name' in the current
+ * directory. */
 static bool
-control_socket_is_live(const struct sockaddr_un *sun)
+control_socket_is_live(const char *name)
 {
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    memcpy(sun.sun_path, name, MIN(strlen(name), sizeof sun.sun_path - 1));
     int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         return false;
     }
-    bool live = !connect(fd, (const struct sockaddr *) sun, sizeof *sun);
+    bool live = !connect(fd, (const struct sockaddr *) &sun, sizeof sun);
     close(fd);
     return live;
 }
 
-static gid_t
-control_group_lookup(const char *name)
+/* The uid privd runs as once it has dropped its privileges. */
+static uid_t
+control_self_uid(const struct privd *privd)
 {
-    struct group *gr = getgrnam(name);
-    return gr ? gr->gr_gid : (gid_t) -1;
+    if (geteuid()) {
+        return getuid();
+    }
+    const struct passwd *pw = getpwnam(privd->cfg.user);
+    return pw ? pw->pw_uid : 0;
+}
+
+/* In the directory that is the current one: removes a stale socket 'name'
+ * and binds 'fd' to it, listening, with mode 0660 from the umask (never
+ * more, not even for a moment). */
+static int
+control_socket_bind(int fd, const char *path, const char *name,
+                    struct errbuf *eb)
+{
+    struct stat st;
+
+    if (!fstatat(AT_FDCWD, name, &st, AT_SYMLINK_NOFOLLOW)) {
+        if (!S_ISSOCK(st.st_mode)) {
+            return errbuf_set(eb, EEXIST, "%s exists and is not a socket",
+                              path);
+        }
+        if (control_socket_is_live(name)) {
+            return errbuf_set(eb, EADDRINUSE, "%s: another dpifd is "
+                              "listening there", path);
+        }
+        unlinkat(AT_FDCWD, name, 0);
+    }
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    memcpy(sun.sun_path, name, MIN(strlen(name), sizeof sun.sun_path - 1));
+    mode_t old_umask = umask(0117);
+    int error = bind(fd, (const struct sockaddr *) &sun, sizeof sun)
+                ? errno : 0;
+    umask(old_umask);
+    if (error) {
+        return errbuf_set(eb, error, "bind %s: %s", path, strerror(error));
+    }
+    if (listen(fd, 16)) {
+        error = errno;
+        unlinkat(AT_FDCWD, name, 0);
+        return errbuf_set(eb, error, "listen %s: %s", path, strerror(error));
+    }
+    return 0;
 }
 
 int
@@ -3335,73 +3462,85 @@ control_server_create(struct privd *privd, struct control_server **csp,
                       struct errbuf *eb)
 {
     const char *path = privd->cfg.control_socket;
-    struct sockaddr_un sun;
+    char name[NAME_MAX + 1];
+    struct stat st;
+    int dirfd, fd = -1, cwd = -1;
 
-    memset(&sun, 0, sizeof sun);
-    sun.sun_family = AF_UNIX;
-    if (strlen(path) >= sizeof sun.sun_path) {
+    if (strlen(path) >= sizeof ((struct sockaddr_un *) 0)->sun_path) {
         return errbuf_set(eb, ENAMETOOLONG, "control socket path %s is too "
                           "long", path);
     }
-    strcpy(sun.sun_path, path);
-
-    struct stat st;
-    if (!lstat(path, &st)) {
-        if (!S_ISSOCK(st.st_mode)) {
-            return errbuf_set(eb, EEXIST, "%s exists and is not a socket",
-                              path);
-        }
-        if (control_socket_is_live(&sun)) {
-            return errbuf_set(eb, EADDRINUSE, "%s: another dpifd is "
-                              "listening there", path);
-        }
-        unlink(path);
-    }
-
-    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                    0);
-    if (fd < 0) {
-        return errbuf_set(eb, errno, "socket: %s", strerror(errno));
-    }
-    /* Never accessible beyond 0660, not even between bind and chmod. */
-    mode_t old_umask = umask(0117);
-    int error = bind(fd, (const struct sockaddr *) &sun, sizeof sun)
-                ? errno : 0;
-    umask(old_umask);
+    /* The socket's directory, checked once and then used through its fd:
+     * root's, or privd's own user's, and nobody else may write it. */
+    int error = safe_fs_open_parent(path, &dirfd, name, eb);
     if (error) {
-        close(fd);
-        return errbuf_set(eb, error, "bind %s: %s", path, strerror(error));
+        return error;
     }
-    gid_t read_gid = control_group_lookup(CONTROL_READ_GROUP);
-    if (read_gid != (gid_t) -1 && chown(path, (uid_t) -1, read_gid)) {
-        /* Only root (or a member of the group) may give the socket to the
-         * group; an unprivileged test run keeps its own group. */
-        LOG_INFO("%s: not giving the socket to group %s: %s", path,
-                 CONTROL_READ_GROUP, strerror(errno));
+    error = safe_fs_check_dir(dirfd, path, control_self_uid(privd), eb);
+    if (!error && fstat(dirfd, &st)) {
+        error = errbuf_set(eb, errno, "%s: %s", path, strerror(errno));
     }
-    if (chmod(path, 0660) || listen(fd, 16)) {
-        error = errno;
-        close(fd);
-        unlink(path);
-        return errbuf_set(eb, error, "%s: %s", path, strerror(error));
+    if (error) {
+        close(dirfd);
+        return errbuf_set(eb, error, "control socket: %s", eb->msg);
     }
 
     struct control_server *cs = xzalloc(sizeof *cs);
     cs->privd = privd;
     cs->path = xstrdup(path);
-    cs->listen_fd = fd;
-    cs->read_gid = read_gid;
-    cs->admin_gid = control_group_lookup(CONTROL_ADMIN_GROUP);
+    cs->listen_fd = -1;
     for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++) {
         cs->conns[i].ipc.fd = -1;
     }
-    if (read_gid == (gid_t) -1) {
+    control_groups_refresh(cs);
+
+    /* Root acts in a directory of privd's user as that user (fsuid), and
+     * creates the socket with group dpifd (fsgid) and mode 0660 (umask):
+     * no chown or chmod by path after bind(), no CAP_CHOWN. */
+    struct safe_fs_id saved;
+    error = safe_fs_become(st.st_uid ? st.st_uid : (uid_t) -1,
+                           cs->read_gid, &saved, eb);
+    if (error) {
+        goto fail;
+    }
+    cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (cwd < 0 || fd < 0) {
+        error = errbuf_set(eb, errno, "%s: %s", path, strerror(errno));
+    } else if (fchdir(dirfd)) {
+        error = errbuf_set(eb, errno, "chdir to %s's directory: %s", path,
+                           strerror(errno));
+    } else {
+        error = control_socket_bind(fd, path, name, eb);
+        if (fchdir(cwd) && !error) {
+            error = errbuf_set(eb, errno, "chdir back: %s", strerror(errno));
+        }
+    }
+    safe_fs_restore(&saved);
+    if (cwd >= 0) {
+        close(cwd);
+    }
+    if (error) {
+        goto fail;
+    }
+    close(dirfd);
+    cs->listen_fd = fd;
+    if (cs->read_gid == (gid_t) -1) {
         LOG_INFO("group %s does not exist: only uid 0 and privd's own uid "
                  "may use %s", CONTROL_READ_GROUP, path);
     }
     LOG_INFO("listening on %s", path);
     *csp = cs;
     return 0;
+
+fail:
+    if (fd >= 0) {
+        close(fd);
+    }
+    close(dirfd);
+    free(cs->path);
+    free(cs);
+    return error;
 }
 
 void
@@ -3420,9 +3559,6 @@ control_server_destroy(struct control_server *cs)
     }
     free(cs->backlog);
     close(cs->listen_fd);
-    if (unlink(cs->path) && errno != ENOENT) {
-        LOG_WARN("removing %s: %s", cs->path, strerror(errno));
-    }
     free(cs->path);
     free(cs);
 }

@@ -6,7 +6,15 @@
  *
  * privd listens on cfg.control_socket (RUN_DIR/dpifd.ctl), an AF_UNIX
  * SOCK_SEQPACKET socket of mode 0660 whose group is "dpifd" when that
- * group exists.  Each client sends Requests (proto/control.proto) and gets
+ * group exists.  The socket's directory must be root's or privd's own
+ * user's and writable by nobody else (safe_fs_check_dir(), a clear error
+ * otherwise); it is opened once and the socket is bound through that fd.
+ * The mode comes from the umask at bind() and the group from the
+ * file-system gid (setfsgid()) at bind(); in a directory of privd's user,
+ * root binds with that user's file-system uid.  Nothing is chowned or
+ * chmodded by path, so a racer in the directory cannot redirect a change
+ * of root's onto another file (B7).  The socket file is removed at exit by
+ * main.c's cleanup list (safe-fs.h), not here.  Each client sends Requests (proto/control.proto) and gets
  * exactly one Reply per Request, with the Request's sequence number.  The
  * server is part of privd's single poll loop: every socket is non-blocking,
  * and one slow client holds at most its own one pending reply.
@@ -15,11 +23,23 @@
  * What happens to a request, in order
  * ===================================
  *
- *   1. accept: at most CONTROL_MAX_CLIENTS connections; one more is
- *      accepted and closed at once (counter control_client_limit).  The
- *      peer's uid, gid and pid come from SO_PEERCRED, its groups from
- *      /proc/PID/status (getgrouplist() of its uid if that cannot be read),
- *      once, at accept.
+ *  *   1. accept: the peer's uid, gid and pid come from SO_PEERCRED and its
+ *      supplementary groups from SO_PEERGROUPS: the credentials the
+ *      kernel recorded at connect(), read once at accept.  The gids of
+ *      "dpifd" and "dpifd-admin" are looked up again whenever /etc/group
+ *      changed (and every CONTROL_GROUP_RECHECK_MSEC for other NSS
+ *      sources), so a group created or a member added after privd started
+ *      counts from the next connection on, without a restart (the member's
+ *      own process needs the new group in its credentials, as for files).
+ *      Admission (a refused connection is accepted and closed at once):
+ *      at most CONTROL_MAX_CLIENTS connections (control_client_limit); at
+ *      most CONTROL_MAX_PER_UID of one uid other than 0 and privd's own
+ *      (control_client_uid_limit); callers without write rights share
+ *      CONTROL_MAX_CLIENTS - CONTROL_WRITER_SLOTS slots
+ *      (control_client_reader_limit), so root and administrators always
+ *      find a slot.  A connection that sends no request and reads no reply
+ *      for CONTROL_IDLE_MSEC is closed (control_client_idle_closed); a
+ *      parked request (7.) is not idle.
  *   2. ipc_recv() with IPC_ACCEPT_FROM_CLIENT: the envelope checks of
  *      common/ipc.h (size caps, known type, strict decoding).  A protocol
  *      violation closes the connection (control_request_malformed).
@@ -49,7 +69,10 @@
  *      request at a time).  A client that hangs up meanwhile cancels its
  *      waiters (control_parked_cancelled); a datapath deleted meanwhile
  *      fails the request with ENODEV; at most CONTROL_MAX_PARKED requests
- *      are parked at once, one more gets EBUSY (control_parked_limit).
+ *      are parked at once, one more gets EBUSY (control_parked_limit), and
+ *      at most CONTROL_MAX_PARKED_READERS of them come from callers
+ *      without write rights (control_parked_reader_limit): readers'
+ *      revalidator/wait cannot make an administrator's purge EBUSY.
  *
  *
  * Authorization (SO_PEERCRED)
@@ -85,16 +108,17 @@
  *
  * With cfg.metrics_textfile set, control_server_run() writes the text of
  * "dpifctl metrics" to that file every cfg.metrics_interval_s seconds
- * (PATH.tmp, then rename; counters control_metrics_textfile_written and
- * control_metrics_textfile_failed), for node_exporter's textfile
- * collector.
+ * (safe_fs_write_atomic(): a temporary file of a random name created with
+ * O_EXCL | O_NOFOLLOW, then renamed; counters
+ * control_metrics_textfile_written and control_metrics_textfile_failed),
+ * for node_exporter's textfile collector.
  *
  *
  * Ownership and lifetime
  * ======================
  *
  * control_server_create() binds the socket; control_server_destroy()
- * closes every connection and removes the socket file.  The server keeps a
+ * closes every connection (main.c removes the socket file).  The server keeps a
  * pointer to the "struct privd" it serves, which must outlive it.  Flow
  * dumps in progress hold the dpif they dump: privd_close_dp() calls
  * control_server_forget_dp() before closing one.  Single-threaded.
@@ -116,10 +140,20 @@ struct control_server;
 
 /* Connections served at once. */
 #define CONTROL_MAX_CLIENTS 16
+/* Of them, slots only callers with write rights (root, privd's own uid,
+ * group dpifd-admin) may take. */
+#define CONTROL_WRITER_SLOTS 4
+/* Connections of one uid at once, except uid 0 and privd's own. */
+#define CONTROL_MAX_PER_UID 4
+/* A connection with no request read and no reply sent for this long is
+ * closed (dpifctl sends its requests back to back). */
+#define CONTROL_IDLE_MSEC 10000
 /* Requests parked at once waiting for revalidation cycles
  * (revalidator/wait, revalidator/purge, upcall/enable-megaflows,
  * upcall/disable-megaflows); one more is refused with EBUSY. */
 #define CONTROL_MAX_PARKED 8
+/* Of them, requests of callers without write rights (revalidator/wait). */
+#define CONTROL_MAX_PARKED_READERS 4
 /* Captured frames that privd holds for readers after a clearing read that
  * did not fit in one reply (see control-server.c). */
 #define CONTROL_MAX_BACKLOG 4096
@@ -136,6 +170,8 @@ struct control_peer {
     uid_t uid;                  /* Peer's uid. */
     gid_t gid;                  /* Peer's primary gid. */
     pid_t pid;                  /* Peer's pid (at connect time). */
+    bool trusted;               /* uid 0 or privd's own uid: no per-uid
+                                 * connection quota. */
     bool may_read;              /* Read commands allowed. */
     bool may_write;             /* Changing commands allowed. */
 };
@@ -160,8 +196,9 @@ const struct control_command *control_command_find(
     Dpif__Request__CommandCase request);
 
 /* Binds and listens on privd->cfg.control_socket.  Fails with EADDRINUSE if
- * a live server answers on it (another dpifd); removes a stale socket
- * file.  Stores the server in '*csp'. */
+ * a live server answers on it (another dpifd), with EPERM or ELOOP if its
+ * directory is not fit (see above); removes a stale socket file.  Stores
+ * the server in '*csp'. */
 int control_server_create(struct privd *, struct control_server **csp,
                           struct errbuf *);
 
@@ -177,7 +214,8 @@ void control_server_forget_dp(struct control_server *, const struct dpif *);
 /* Number of connected clients. */
 size_t control_server_n_clients(const struct control_server *);
 
-/* Closes everything and removes the socket file.  NULL is a no-op. */
+/* Closes everything (the socket file stays: main.c's cleanup removes it).
+ * NULL is a no-op. */
 void control_server_destroy(struct control_server *);
 
 /* Decides the rights of a peer from its credentials and its groups

@@ -64,6 +64,7 @@
 #include "privd/dump-pump.h"
 #include "privd/privd.h"
 #include "privd/privdrop.h"
+#include "privd/safe-fs.h"
 #include "privd/spawner.h"
 #include "privd/policy-feed.h"
 #include "privd/supervisor.h"
@@ -358,63 +359,80 @@ privd_load_config(const struct cmdline *cl, struct config *cfg,
 
 /* ----- run directory, pid file, detaching, readiness -------------------- */
 
-/* Creates 'dir' and missing parents; the last one gets 'mode'.  Returns 0
- * and whether 'dir' was created in '*created'. */
-static int
-privd_make_dir(const char *dir, mode_t mode, bool *created,
-               struct errbuf *eb)
-{
-    char path[PATH_MAX];
+/* What privd made before the privilege drop (the run directory if it
+ * made it, the control socket, the workers' empty root, the pid file), to
+ * remove at exit: privd removes what it may as uid dpifd, the spawner
+ * (uid 0) what lies in root's directories (safe-fs.h). */
+static struct safe_fs_cleanup privd_made;
 
-    *created = false;
-    if (snprintf(path, sizeof path, "%s", dir) >= (int) sizeof path) {
-        return errbuf_set(eb, ENAMETOOLONG, "%s: path too long", dir);
+/* Records 'path', made by privd, for removal at exit. */
+static void
+privd_made_add(const char *path)
+{
+    struct errbuf eb;
+    if (safe_fs_cleanup_add(&privd_made, path, &eb)) {
+        LOG_WARN("%s (it stays at exit)", eb.msg);
     }
-    for (char *p = path + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(path, 0755) && errno != EEXIST) {
-                return errbuf_set(eb, errno, "mkdir %s: %s", path,
-                                  strerror(errno));
-            }
-            *p = '/';
-        }
-    }
-    if (mkdir(path, mode)) {
-        if (errno != EEXIST) {
-            return errbuf_set(eb, errno, "mkdir %s: %s", path,
-                              strerror(errno));
-        }
-    } else {
-        *created = true;
-        if (chmod(path, mode)) {   /* Whatever the umask. */
-            return errbuf_set(eb, errno, "chmod %s: %s", path,
-                              strerror(errno));
-        }
-    }
-    struct stat st;
-    if (stat(path, &st) || !S_ISDIR(st.st_mode)) {
-        return errbuf_set(eb, ENOTDIR, "%s is not a directory", path);
-    }
-    return 0;
 }
 
-/* Creates the run directory; when root and the directory is new, gives it
- * to the user privd becomes, which must remove the socket at exit. */
+/* The uid privd runs as after the drop. */
+static uid_t
+privd_self_uid(const struct config *cfg)
+{
+    if (geteuid()) {
+        return getuid();
+    }
+    const struct passwd *pw = getpwnam(cfg->user);
+    return pw ? pw->pw_uid : 0;
+}
+
+/* Opens or creates the run directory and checks it: a directory (not a
+ * symlink) owned by root or privd's user that nobody else may write.  A
+ * new one is root's (privd's own when not root), mode 0755, and never
+ * handed to uid dpifd: root works only in directories nobody less trusted
+ * may write, and privd-as-dpifd needs nothing there after the drop. */
 static int
 privd_prepare_run_dir(const struct config *cfg, struct errbuf *eb)
 {
-    bool created;
-    int error = privd_make_dir(cfg->run_dir, 0750, &created, eb);
-    if (error || !created || geteuid()) {
+    char name[NAME_MAX + 1];
+    int fd, parent;
+
+    int error = safe_fs_open_dir(cfg->run_dir, privd_self_uid(cfg), &fd, eb);
+    if (error != ENOENT) {
+        if (!error) {
+            close(fd);
+        }
         return error;
     }
-    struct passwd *pw = getpwnam(cfg->user);
-    if (pw && chown(cfg->run_dir, pw->pw_uid, pw->pw_gid)) {
-        return errbuf_set(eb, errno, "chown %s: %s", cfg->run_dir,
-                          strerror(errno));
+    error = safe_fs_open_parent(cfg->run_dir, &parent, name, eb);
+    if (error) {
+        return error;
     }
-    return 0;
+    if (mkdirat(parent, name, 0700)) {
+        error = errno;
+        close(parent);
+        return errbuf_set(eb, error, "mkdir %s: %s", cfg->run_dir,
+                          strerror(error));
+    }
+    close(parent);
+    privd_made_add(cfg->run_dir);
+    error = safe_fs_open_dir(cfg->run_dir, privd_self_uid(cfg), &fd, eb);
+    if (!error) {
+        if (fchmod(fd, 0755)) {     /* Whatever the umask. */
+            error = errbuf_set(eb, errno, "chmod %s: %s", cfg->run_dir,
+                               strerror(errno));
+        }
+        close(fd);
+    }
+    return error;
+}
+
+/* privd's and the spawner's passes over privd_made (see above). */
+static void
+privd_spawner_at_exit(void *aux)
+{
+    (void) aux;
+    safe_fs_cleanup_run(&privd_made, false);
 }
 
 /* Reads the pid in 'pidfile'; true if that process is alive. */
@@ -717,10 +735,14 @@ privd_start_spawner(struct privd *privd)
         LOG_WARN("no spawner: %s", eb.msg);
         return;
     }
+    int keep[SAFE_FS_MAX_CLEANUP];
     struct spawner_config sc = {
         .handler_path = handler,
         .revalidator_path = revalidator,
         .max_worker_id = SUPERVISOR_MAX_WORKER_ID,
+        .at_exit = privd_spawner_at_exit,
+        .keep_fds = keep,
+        .n_keep_fds = safe_fs_cleanup_fds(&privd_made, keep),
     };
     /* Workers chroot into the directory they start in, which they inherit
      * from here through the spawner: the empty root when we are root. */
@@ -881,6 +903,9 @@ main(int argc, char *argv[])
     if (cl.pidfile && pidfile_write(cl.pidfile, &eb)) {
         LOG_FATAL("pidfile: %s", eb.msg);
     }
+    if (cl.pidfile) {
+        privd_made_add(cl.pidfile);
+    }
     int signal_fd = privd_signals_open();
 
     if (privd_sync_datapaths(&privd, NULL, &privd.cfg, &eb)) {
@@ -889,8 +914,16 @@ main(int argc, char *argv[])
     if (control_server_create(&privd, &privd.control, &eb)) {
         LOG_FATAL("control socket: %s", eb.msg);
     }
-    if (!geteuid() && sandbox_prepare_root(privd.cfg.empty_root, &eb)) {
-        LOG_FATAL("empty root: %s", eb.msg);
+    privd_made_add(privd.cfg.control_socket);
+    if (!geteuid()) {
+        struct stat st;
+        bool exists = !lstat(privd.cfg.empty_root, &st);
+        if (sandbox_prepare_root(privd.cfg.empty_root, &eb)) {
+            LOG_FATAL("empty root: %s", eb.msg);
+        }
+        if (!exists) {
+            privd_made_add(privd.cfg.empty_root);
+        }
     }
     privd_start_spawner(&privd);
     privd_drop_privileges(&privd);
@@ -939,6 +972,10 @@ main(int argc, char *argv[])
     privd_sd_notify("STOPPING=1");
     control_server_destroy(privd.control);
     privd.control = NULL;
+    /* What privd-as-dpifd may remove; the spawner removes what lies in
+     * root's directories when it sees privd go, and the last pass here
+     * what only became removable then (a directory of ours, now empty). */
+    safe_fs_cleanup_run(&privd_made, false);
     privd_purge_at_exit(&privd);
     policy_feed_destroy(privd.policy_feed);
     privd.policy_feed = NULL;
@@ -946,9 +983,8 @@ main(int argc, char *argv[])
     privd.supervisor = NULL;
     spawner_destroy(privd.spawner);
     privd_close_all_dps(&privd);
-    if (cl.pidfile && unlink(cl.pidfile)) {
-        LOG_WARN("removing %s: %s", cl.pidfile, strerror(errno));
-    }
+    safe_fs_cleanup_run(&privd_made, true);
+    safe_fs_cleanup_destroy(&privd_made);
     close(signal_fd);
     LOG_INFO("exiting");
     config_destroy(&privd.cfg);

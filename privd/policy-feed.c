@@ -23,6 +23,7 @@
 #include "privd/dpif.h"
 #include "privd/dump-pump.h"
 #include "privd/privd.h"
+#include "privd/safe-fs.h"
 #include "privd/supervisor.h"
 #include "proto/worker.pb-c.h"
 
@@ -517,39 +518,15 @@ int
 policy_feed_save_rules(const char *path, const char *text, size_t len,
                        struct errbuf *eb)
 {
-    size_t n = strlen(path) + 16;
-    char *tmp = xmalloc(n);
-    snprintf(tmp, n, "%s.tmp", path);
+    struct errbuf e;
+    struct stat st;
 
-    int error = 0;
-    FILE *f = fopen(tmp, "we");
-    if (!f) {
-        error = errno;
-    } else {
-        if (len && fwrite(text, 1, len, f) != len) {
-            error = errno ? errno : EIO;
-        }
-        if (fflush(f) && !error) {
-            error = errno;
-        }
-        if (!error && fsync(fileno(f))) {
-            error = errno;
-        }
-        if (fclose(f) && !error) {
-            error = errno;
-        }
-        if (!error && rename(tmp, path)) {
-            error = errno;
-        }
-        if (error) {
-            unlink(tmp);
-        }
-    }
-    free(tmp);
+    /* The rules file keeps its mode (0644 for a new one). */
+    mode_t mode = !stat(path, &st) ? st.st_mode & 0777 : 0644;
+    int error = safe_fs_write_atomic(path, text, len, mode, &e);
     if (error) {
         COUNTER_INC(policy_feed_rules_save_failed);
-        return errbuf_set(eb, error, "saving the rules to %s: %s", path,
-                          strerror(error));
+        return errbuf_set(eb, error, "saving the rules: %s", e.msg);
     }
     COUNTER_INC(policy_feed_rules_saved);
     return 0;

@@ -147,8 +147,9 @@ const struct policy_table *policy_feed_get_table(const struct policy_feed *,
 struct mac_table *policy_feed_get_mac_table(const struct policy_feed *,
                                             const struct privd_dp *dp);
 
-/* Writes the 'len' bytes of 'text' to 'path' atomically: PATH.tmp,
- * fsync, rename.  Returns 0 or a positive errno with the reason in 'eb'
+/* Writes the 'len' bytes of 'text' to 'path' atomically
+ * (safe_fs_write_atomic(): a new file of a random name, never a planted
+ * symlink, fsync, rename).  Returns 0 or a positive errno with the reason in 'eb'
  * (the old file stays as it was). */
 int policy_feed_save_rules(const char *path, const char *text, size_t len,
                            struct errbuf *eb);

@@ -60,7 +60,22 @@ struct spawner_state {
     pid_t *children;            /* Live (not yet reaped) workers. */
     size_t n_children;          /* Entries in 'children'. */
     size_t allocated;           /* Capacity of 'children'. */
+    void (*at_exit)(void *);    /* From spawner_config. */
+    void *at_exit_aux;          /* From spawner_config. */
+    int keep[SANDBOX_MAX_KEEP_FDS]; /* The socket, then spawner_config's
+                                     * keep_fds. */
+    size_t n_keep;              /* Entries in 'keep'. */
 };
+
+/* privd is gone: its cleanup, then exit. */
+NO_RETURN static void
+spawner_exit(const struct spawner_state *st, int status)
+{
+    if (st->at_exit) {
+        st->at_exit(st->at_exit_aux);
+    }
+    _exit(status);
+}
 
 /* Checks that 'path' is a binary the spawner may run. */
 static int
@@ -145,7 +160,7 @@ spawner_send_event(const struct spawner_state *st,
 {
     while (send(st->sock, ev, sizeof *ev, MSG_NOSIGNAL) < 0) {
         if (errno != EINTR) {
-            _exit(errno == EPIPE ? 0 : 1);
+            spawner_exit(st, errno == EPIPE ? 0 : 1);
         }
     }
 }
@@ -491,7 +506,7 @@ spawner_init(struct spawner_state *st, pid_t parent, struct errbuf *eb)
             }
         }
     }
-    int error = sandbox_close_fds(&st->sock, 1, eb);
+    int error = sandbox_close_fds(st->keep, st->n_keep, eb);
     if (error) {
         return error;
     }
@@ -575,7 +590,7 @@ spawner_main(struct spawner_state *st, pid_t parent)
         }
     }
     LOG_INFO("privd closed the connection, exiting");
-    _exit(0);
+    spawner_exit(st, 0);
 }
 
 int
@@ -585,6 +600,10 @@ spawner_start(const struct spawner_config *cfg, struct spawner **spawnerp,
     if (!cfg->max_worker_id || cfg->max_worker_id > DPIF_WORKER_MAX_ID) {
         return errbuf_set(eb, EINVAL, "max worker id %u not in [1, %d]",
                           cfg->max_worker_id, DPIF_WORKER_MAX_ID);
+    }
+    if (cfg->n_keep_fds >= SANDBOX_MAX_KEEP_FDS) {
+        return errbuf_set(eb, EINVAL, "%zu fds to keep (max %d)",
+                          cfg->n_keep_fds, SANDBOX_MAX_KEEP_FDS - 1);
     }
     int error = spawner_check_binary(cfg->handler_path, eb);
     if (!error) {
@@ -610,6 +629,12 @@ spawner_start(const struct spawner_config *cfg, struct spawner **spawnerp,
         static struct spawner_state st;
         close(sv[0]);
         st.sock = sv[1];
+        st.keep[st.n_keep++] = sv[1];
+        for (size_t i = 0; i < cfg->n_keep_fds; i++) {
+            st.keep[st.n_keep++] = cfg->keep_fds[i];
+        }
+        st.at_exit = cfg->at_exit;
+        st.at_exit_aux = cfg->at_exit_aux;
         st.max_worker_id = cfg->max_worker_id;
         snprintf(st.handler_path, sizeof st.handler_path, "%s",
                  cfg->handler_path);

@@ -31,7 +31,8 @@
  * misbehaving worker is a request too; the spawner honours it only for a
  * pid that is its own child and not yet reaped, so the pid cannot have been
  * reused.  EOF on the socket (privd died or closed it) makes the spawner
- * exit, and the workers' PR_SET_PDEATHSIG(SIGKILL) takes them down with it.
+ * exit (after spawner_config.at_exit, privd's cleanup of its run files),
+ * and the workers' PR_SET_PDEATHSIG(SIGKILL) takes them down with it.
  * That is the only way the spawner stops short of SIGKILL: it ignores
  * SIGHUP, SIGINT and SIGTERM (a signal to the whole process group, as from
  * a terminal), so that privd never loses it while running or shutting
@@ -147,6 +148,18 @@ struct spawner_config {
     const char *revalidator_path;   /* Absolute path of dpif-revald. */
     unsigned int max_worker_id; /* Ids in [0, max_worker_id) are accepted;
                                  * at most DPIF_WORKER_MAX_ID. */
+    void (*at_exit)(void *aux); /* Or NULL: run in the spawner when privd
+                                 * has gone (EOF), just before the spawner
+                                 * exits.  privd's uid-0 cleanup of what it
+                                 * made before the drop (safe-fs.h); it
+                                 * works on the spawner's copy of privd's
+                                 * memory from spawner_start(), so nothing
+                                 * privd does later reaches it. */
+    void *at_exit_aux;          /* Passed to 'at_exit'. */
+    const int *keep_fds;        /* fds the spawner keeps open for
+                                 * 'at_exit' (close-on-exec: workers never
+                                 * get them); 'n_keep_fds' of them. */
+    size_t n_keep_fds;
 };
 
 struct spawner;

@@ -63,7 +63,10 @@ setup(void **state)
     struct errbuf eb = { "" };
 
     f->root = geteuid() == 0;
-    struct spawner_config cfg = { TEST_WORKER, TEST_WORKER, MAX_ID };
+    struct spawner_config cfg = {
+        .handler_path = TEST_WORKER, .revalidator_path = TEST_WORKER,
+        .max_worker_id = MAX_ID,
+    };
     if (spawner_start(&cfg, &f->spawner, &eb)) {
         fprintf(stderr, "spawner_start: %s\n", eb.msg);
         free(f);
@@ -449,7 +452,10 @@ spawner_exec_failure_is_reported(void **state)
     close(fd);
     assert_int_equal(chmod(path, 0755), 0);
 
-    struct spawner_config cfg = { TEST_WORKER, path, MAX_ID };
+    struct spawner_config cfg = {
+        .handler_path = TEST_WORKER, .revalidator_path = path,
+        .max_worker_id = MAX_ID,
+    };
     struct spawner *sp;
     struct errbuf eb = { "" };
     assert_int_equal(spawner_start(&cfg, &sp, &eb), 0);
@@ -476,7 +482,10 @@ static void
 spawner_exit_takes_workers_along(void **state)
 {
     (void) state;
-    struct spawner_config cfg = { TEST_WORKER, TEST_WORKER, MAX_ID };
+    struct spawner_config cfg = {
+        .handler_path = TEST_WORKER, .revalidator_path = TEST_WORKER,
+        .max_worker_id = MAX_ID,
+    };
     struct spawner *sp;
     struct errbuf eb = { "" };
     assert_int_equal(spawner_start(&cfg, &sp, &eb), 0);
@@ -523,7 +532,10 @@ spawner_config_checked(void **state)
     (void) state;
     struct spawner *sp;
     struct errbuf eb = { "" };
-    struct spawner_config cfg = { TEST_WORKER, TEST_WORKER, 0 };
+    struct spawner_config cfg = {
+        .handler_path = TEST_WORKER, .revalidator_path = TEST_WORKER,
+        .max_worker_id = 0,
+    };
 
     assert_int_equal(spawner_start(&cfg, &sp, &eb), EINVAL);
     cfg.max_worker_id = DPIF_WORKER_MAX_ID + 1;
