@@ -16,8 +16,11 @@ checks:
   * exit codes: 0 ok, 1 failed operation, 2 usage;
   * permissions (as root only): a user in group dpifd reads and gets
     "permission denied" (exit 1) on a change; a user in dpifd-admin
-    changes; a user in neither cannot connect.  The users are created with
-    useradd if missing.
+    changes; a user in neither cannot connect.  The users and groups are
+    created (helpers/dpifd_users.py) before dpifd starts, so the test does
+    not depend on what an earlier run left on the machine, and removed
+    afterwards if this run created them.  (A group created after dpifd
+    started is test_control_boundary's case.)
 
 Regenerate the golden files after an intended change of the output with
     DPIFD_GOLDEN_UPDATE=1 ctest -R test_dpifctl_golden
@@ -34,6 +37,10 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "helpers"))
+from dpifd_users import Users  # noqa: E402
 
 DPIFD, DPIFCTL, GOLDEN = sys.argv[1], sys.argv[2], sys.argv[3]
 UPDATE = os.environ.get("DPIFD_GOLDEN_UPDATE") == "1"
@@ -169,6 +176,7 @@ os.chmod(tmp, 0o755)
 run_dir = os.path.join(tmp, "run")
 sock = os.path.join(run_dir, "dpifd.ctl")
 daemon = None
+users = Users()
 
 
 def ctl(*args, user=None, stdin=None):
@@ -197,27 +205,25 @@ def cleanup():
             daemon.wait(10)
         except subprocess.TimeoutExpired:
             daemon.kill()
+    users.cleanup()
     shutil.rmtree(tmp, ignore_errors=True)
-
-
-def ensure_user(name, group=None):
-    if subprocess.run(["id", name], capture_output=True).returncode:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell",
-                        "/usr/sbin/nologin", name], check=True)
-    if group:
-        if subprocess.run(["getent", "group", group],
-                          capture_output=True).returncode:
-            subprocess.run(["groupadd", "--system", group], check=True)
-        subprocess.run(["usermod", "-a", "-G", group, name], check=True)
 
 
 def main():
     global daemon
     if ROOT:
-        for u in ("dpifd", "dpifd-worker"):
-            ensure_user(u)
-        ensure_user("dpifd", "dpifd")
-    rules = os.path.join(tmp, "dp0.rules")
+        users.ensure("dpifd")
+        users.ensure("dpifd-worker")
+        users.group("dpifd")
+        users.group("dpifd-admin")
+        users.ensure("dpifd-test-reader", ["dpifd"])
+        # The socket is the dpifd group's: an administrator is in both.
+        users.ensure("dpifd-test-admin", ["dpifd", "dpifd-admin"])
+        users.ensure("dpifd-test-other")
+    # privd saves rules as uid dpifd: their directory is its.
+    rules_dir = os.path.join(tmp, "rules")
+    os.mkdir(rules_dir, 0o755)
+    rules = os.path.join(rules_dir, "dp0.rules")
     with open(rules, "w") as f:
         f.write("# golden test rules\n"
                 "priority=300,arp,actions=normal\n"
@@ -228,7 +234,7 @@ def main():
                 "[datapath dummy@dp0]\nport = p1:dummy\nport = p2:dummy\n"
                 "port = p3:dummy\nrules = %s\n" % rules)
     if ROOT:
-        shutil.chown(tmp, "dpifd")
+        shutil.chown(rules_dir, "dpifd")
         shutil.chown(rules, "dpifd")
     log = open(os.path.join(tmp, "log"), "w")
     daemon = subprocess.Popen([DPIFD, "--config", conf, "--run-dir",
@@ -359,11 +365,6 @@ def main():
 
 
 def check_permissions():
-    ensure_user("dpifd-test-reader", "dpifd")
-    # The socket is the dpifd group's: an administrator is in both groups.
-    ensure_user("dpifd-test-admin", "dpifd")
-    ensure_user("dpifd-test-admin", "dpifd-admin")
-    ensure_user("dpifd-test-other")
     rc, out, err = ctl("show", user="dpifd-test-reader")
     if rc:
         fail("a member of dpifd cannot read: %s" % err)
