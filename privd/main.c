@@ -10,9 +10,11 @@
  *      command line's settings, then its datapaths, which define or replace
  *      the file's datapath of the same name.  A bad configuration exits 1
  *      with "FILE:LINE: KEY: reason".
- *   2. The run directory (created 0750 if missing; when root, given to the
- *      privd user so that privd can still remove its socket after the
- *      drop).
+ *   2. The run directory: checked (a directory, not a symlink, root's or
+ *      the privd user's, not writable by group or others; a clear error
+ *      otherwise) or created (0755, root's when root: never handed to the
+ *      privd user, so root never works in a directory uid dpifd may
+ *      write).
  *   3. --detach: double fork and setsid; the first parent waits on a pipe
  *      until the daemon is ready (control socket listening) and exits 0,
  *      or 1 if the daemon died first.  The pid file is written atomically.
@@ -29,8 +31,11 @@
  *      and READY=1 to $NOTIFY_SOCKET for systemd Type=notify.
  *
  * The poll loop has named slots: the signalfd, every datapath, the control
- * server and the spawner.  Shutdown removes the control socket and the pid
- * file, and closes the datapaths (flows stay in a kernel datapath unless
+ * server and the spawner.  Shutdown removes what privd made before the drop
+ * (privd_made: the run directory if it made it, the control socket, the
+ * empty root, the pid file) — privd what it may remove as uid dpifd, the
+ * spawner, which keeps uid 0, what lies in root's directories — and closes
+ * the datapaths (flows stay in a kernel datapath unless
  * keep-flows-on-exit = no).  With keep-flows-on-exit = no the workers first
  * run one purge cycle on every datapath (privd_purge_at_exit(), at most
  * PRIVD_EXIT_PURGE_MSEC), so that every flow goes with its final stats

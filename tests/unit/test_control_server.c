@@ -110,9 +110,9 @@ static void
 peer_root_and_self_may_do_everything(void **state)
 {
     struct control_peer p = authorize(0, 0, NULL, 0, 994, 993);
-    assert_true(p.may_read && p.may_write);
+    assert_true(p.may_read && p.may_write && p.trusted);
     p = authorize(995, 995, NULL, 0, NO_GROUP, NO_GROUP);
-    assert_true(p.may_read && p.may_write);
+    assert_true(p.may_read && p.may_write && p.trusted);
 }
 
 static void
@@ -134,6 +134,8 @@ peer_admin_group_changes_and_reads(void **state)
     gid_t groups[] = { 993 };
     struct control_peer p = authorize(1000, 1000, groups, 1, 994, 993);
     assert_true(p.may_read && p.may_write);
+    /* An administrator has a per-uid connection quota all the same. */
+    assert_false(p.trusted);
 }
 
 static void
