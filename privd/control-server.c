@@ -35,6 +35,7 @@
 #include "privd/flow-limit.h"
 #include "privd/policy-feed.h"
 #include "privd/privd.h"
+#include "privd/privdrop.h"
 #include "privd/safe-fs.h"
 #include "privd/spawner.h"
 #include "privd/supervisor.h"
@@ -3409,17 +3410,6 @@ control_socket_is_live(const char *name)
     return live;
 }
 
-/* The uid privd runs as once it has dropped its privileges. */
-static uid_t
-control_self_uid(const struct privd *privd)
-{
-    if (geteuid()) {
-        return getuid();
-    }
-    const struct passwd *pw = getpwnam(privd->cfg.user);
-    return pw ? pw->pw_uid : 0;
-}
-
 /* In the directory that is the current one: removes a stale socket 'name'
  * and binds 'fd' to it, listening, with mode 0660 from the umask (never
  * more, not even for a moment). */
@@ -3476,7 +3466,7 @@ control_server_create(struct privd *privd, struct control_server **csp,
     if (error) {
         return error;
     }
-    error = safe_fs_check_dir(dirfd, path, control_self_uid(privd), eb);
+    error = safe_fs_check_dir(dirfd, path, privdrop_target_uid(privd->cfg.user), eb);
     if (!error && fstat(dirfd, &st)) {
         error = errbuf_set(eb, errno, "%s: %s", path, strerror(errno));
     }

@@ -380,17 +380,6 @@ privd_made_add(const char *path)
     }
 }
 
-/* The uid privd runs as after the drop. */
-static uid_t
-privd_self_uid(const struct config *cfg)
-{
-    if (geteuid()) {
-        return getuid();
-    }
-    const struct passwd *pw = getpwnam(cfg->user);
-    return pw ? pw->pw_uid : 0;
-}
-
 /* Opens or creates the run directory and checks it: a directory (not a
  * symlink) owned by root or privd's user that nobody else may write.  A
  * new one is root's (privd's own when not root), mode 0755, and never
@@ -402,7 +391,7 @@ privd_prepare_run_dir(const struct config *cfg, struct errbuf *eb)
     char name[NAME_MAX + 1];
     int fd, parent;
 
-    int error = safe_fs_open_dir(cfg->run_dir, privd_self_uid(cfg), &fd, eb);
+    int error = safe_fs_open_dir(cfg->run_dir, privdrop_target_uid(cfg->user), &fd, eb);
     if (error != ENOENT) {
         if (!error) {
             close(fd);
@@ -421,7 +410,7 @@ privd_prepare_run_dir(const struct config *cfg, struct errbuf *eb)
     }
     close(parent);
     privd_made_add(cfg->run_dir);
-    error = safe_fs_open_dir(cfg->run_dir, privd_self_uid(cfg), &fd, eb);
+    error = safe_fs_open_dir(cfg->run_dir, privdrop_target_uid(cfg->user), &fd, eb);
     if (!error) {
         if (fchmod(fd, 0755)) {     /* Whatever the umask. */
             error = errbuf_set(eb, errno, "chmod %s: %s", cfg->run_dir,

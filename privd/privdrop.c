@@ -199,3 +199,13 @@ privdrop_release_net_raw(struct errbuf *eb)
     LOG_INFO("dropped CAP_NET_RAW");
     return 0;
 }
+
+uid_t
+privdrop_target_uid(const char *user)
+{
+    if (geteuid()) {
+        return getuid();
+    }
+    const struct passwd *pw = getpwnam(user);
+    return pw ? pw->pw_uid : 0;
+}

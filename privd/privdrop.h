@@ -83,4 +83,10 @@ int privdrop_apply(const struct privdrop_config *,
  * the configuration cannot add one.  Returns 0 or a positive errno. */
 int privdrop_release_net_raw(struct errbuf *eb);
 
+/* The uid privd has once privdrop_apply() with user 'user' is done: that
+ * user's when root (0 if it does not exist: privdrop_apply() then
+ * refuses), else the current uid.  For checks made before the drop of
+ * what privd-as-that-uid may own. */
+uid_t privdrop_target_uid(const char *user);
+
 #endif /* privdrop.h */
