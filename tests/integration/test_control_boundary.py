@@ -108,9 +108,12 @@ class Dpifd:
 
     def ctl(self, *args, user=None, timeout=30):
         cmd = [DPIFCTL, "--socket", self.sock] + list(args)
-        p = subprocess.run(as_user(user, cmd) if user else cmd,
-                           capture_output=True, text=True, timeout=timeout,
-                           stdin=subprocess.DEVNULL)
+        try:
+            p = subprocess.run(as_user(user, cmd) if user else cmd,
+                               capture_output=True, text=True,
+                               timeout=timeout, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            return -1, "", "no reply in %d s" % timeout
         return p.returncode, p.stdout, p.stderr
 
     def wait_ready(self, workers=True):
@@ -131,6 +134,10 @@ class Dpifd:
                 self.proc.wait()
                 fail("dpifd did not exit on SIGTERM")
         self.log.close()
+        log = self.text()
+        check("AddressSanitizer" not in log and "runtime error:" not in log
+              and "LeakSanitizer" not in log,
+              "%s: sanitizer report: %s" % (self.dir, log[-1500:]))
         return self.proc.returncode
 
     def text(self):
