@@ -142,6 +142,10 @@ struct control_conn {
                                  * request read or the last reply sent:
                                  * idle CONTROL_IDLE_MSEC after it (not
                                  * while parked), the connection closes. */
+    bool paging;                /* The last reply said "more" (dump-flows,
+                                 * capture): the client may be blocked
+                                 * writing a page to a slow reader, so
+                                 * CONTROL_IDLE_PAGING_MSEC applies. */
 };
 
 /* A captured frame that privd holds after a clearing read that did not fit
@@ -3028,6 +3032,10 @@ control_conn_serve(struct control_server *cs, struct control_conn *conn)
     };
     Dpif__Reply rp = DPIF__REPLY__INIT;
     control_execute(&ctx, (const Dpif__Request *) m.msg, &rp);
+    conn->paging = (rp.result_case == DPIF__REPLY__RESULT_DUMP_FLOWS
+                    && rp.dump_flows->more)
+                   || (rp.result_case == DPIF__REPLY__RESULT_CAPTURE
+                       && rp.capture->more);
     error = ctx.parked ? 0 : control_conn_queue_reply(conn, m.hdr.seq, &rp);
     ctx_free(&ctx);
     ipc_msg_destroy(&m);
@@ -3239,6 +3247,7 @@ control_server_accept(struct control_server *cs)
         conn->park.active = false;
         conn->hangup = false;
         conn->last_msec = time_msec();
+        conn->paging = false;
         LOG_DBG("control client uid %u gid %u pid %d connected (read %s, "
                 "write %s)", (unsigned) peer.uid, (unsigned) peer.gid,
                 (int) peer.pid, peer.may_read ? "yes" : "no",
@@ -3249,10 +3258,17 @@ control_server_accept(struct control_server *cs)
 /* True if 'conn' has been idle for CONTROL_IDLE_MSEC: no request read and
  * no reply sent (a client that does not read its reply is idle too).  A
  * parked request is privd's wait, not the client's. */
+static long long
+control_conn_idle_deadline(const struct control_conn *conn)
+{
+    return conn->last_msec + (conn->paging ? CONTROL_IDLE_PAGING_MSEC
+                              : CONTROL_IDLE_MSEC);
+}
+
 static bool
 control_conn_idle(const struct control_conn *conn, long long now)
 {
-    return !conn->park.active && now - conn->last_msec >= CONTROL_IDLE_MSEC;
+    return !conn->park.active && now >= control_conn_idle_deadline(conn);
 }
 
 /* True if 'conn' must close: its reply could not be made, or, while a
@@ -3293,9 +3309,9 @@ control_server_run(struct control_server *cs)
                 static struct log_rl rl = LOG_RL_INIT(1, 5);
                 COUNTER_INC(control_client_idle_closed);
                 LOG_INFO_RL(&rl, "uid %u pid %d: closing a control "
-                            "connection idle for %d ms",
+                            "connection idle for %lld ms",
                             (unsigned) conn->peer.uid, (int) conn->peer.pid,
-                            CONTROL_IDLE_MSEC);
+                            time_msec() - conn->last_msec);
                 control_conn_close(conn);
             } else if (error && error != EAGAIN) {
                 control_conn_close(conn);
@@ -3330,7 +3346,7 @@ control_server_wait(struct control_server *cs, struct poller *p)
                            conn->tx.size ? POLLOUT
                            : conn->park.active ? 0 : POLLIN);
             if (!conn->park.active) {
-                poller_timer_wait(p, conn->last_msec + CONTROL_IDLE_MSEC);
+                poller_timer_wait(p, control_conn_idle_deadline(conn));
             }
         }
     }

@@ -38,8 +38,10 @@
  *      CONTROL_MAX_CLIENTS - CONTROL_WRITER_SLOTS slots
  *      (control_client_reader_limit), so root and administrators always
  *      find a slot.  A connection that sends no request and reads no reply
- *      for CONTROL_IDLE_MSEC is closed (control_client_idle_closed); a
- *      parked request (7.) is not idle.
+ *      for CONTROL_IDLE_MSEC is closed (control_client_idle_closed);
+ *      CONTROL_IDLE_PAGING_MSEC after a page with more to come, for a
+ *      dpifctl that waits for a slow reader of its output; a parked
+ *      request (7.) is not idle.
  *   2. ipc_recv() with IPC_ACCEPT_FROM_CLIENT: the envelope checks of
  *      common/ipc.h (size caps, known type, strict decoding).  A protocol
  *      violation closes the connection (control_request_malformed).
@@ -146,8 +148,11 @@ struct control_server;
 /* Connections of one uid at once, except uid 0 and privd's own. */
 #define CONTROL_MAX_PER_UID 4
 /* A connection with no request read and no reply sent for this long is
- * closed (dpifctl sends its requests back to back). */
+ * closed (dpifctl sends its requests back to back)... */
 #define CONTROL_IDLE_MSEC 10000
+/* ... or this long after a page of a listing that has more (dump-flows,
+ * capture): "dpifctl dump-flows | less" waits for its reader. */
+#define CONTROL_IDLE_PAGING_MSEC (5 * 60 * 1000)
 /* Requests parked at once waiting for revalidation cycles
  * (revalidator/wait, revalidator/purge, upcall/enable-megaflows,
  * upcall/disable-megaflows); one more is refused with EBUSY. */
