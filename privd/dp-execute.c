@@ -692,6 +692,10 @@ execute_on_copy(struct exec_frame *f, const void *actions, size_t len)
                     DP_EXECUTE_MAX_NEST);
         return ELOOP;
     }
+    if (!len) {
+        /* Nothing would see the copy: do not make it. */
+        return 0;
+    }
     dp_packet_clone(&copy, f->pkt, stub, sizeof stub);
     int error = execute_list(f->ex, &copy, actions, len, f->cutlen,
                              f->depth + 1);

@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/nl.h"
 #include "common/odp-key.h"
+#include "common/timeval.h"
 
 LOG_MODULE(op_validate);
 
@@ -29,6 +30,11 @@ COUNTER_DEFINE(op_rejected_actions);
 COUNTER_DEFINE(op_rejected_port);
 COUNTER_DEFINE(op_rejected_pid);
 COUNTER_DEFINE(op_rejected_packet);
+COUNTER_DEFINE(op_rejected_copies);
+COUNTER_DEFINE(op_rejected_outputs);
+COUNTER_DEFINE(op_rejected_flow_actions);
+COUNTER_DEFINE(op_rejected_batch_work);
+COUNTER_DEFINE(op_refused_work_budget);
 COUNTER_DEFINE(op_refused_flow_limit);
 COUNTER_DEFINE(op_executed);
 COUNTER_DEFINE(op_failed);
@@ -88,6 +94,7 @@ op_batch_clear(struct op_batch *b)
     b->error = 0;
     b->reason.msg[0] = '\0';
     b->n_ops = 0;
+    b->work = 0;
     b->n_rejected = 0;
 }
 
@@ -223,6 +230,109 @@ op_pid_ok(uint32_t pid, void *aux_)
     return search.found;
 }
 
+static void
+op_count_port(const struct dpif_port *port, void *n_)
+{
+    size_t *n = n_;
+    (void) port;
+    (*n)++;
+}
+
+/* Ports of 'dpif'. */
+static size_t
+op_count_ports(const struct dpif *dpif)
+{
+    size_t n = 0;
+    dpif_port_dump(dpif, op_count_port, &n);
+    return n;
+}
+
+size_t
+op_validate_flow_actions_max(size_t n_ports)
+{
+    size_t max = (OP_VALIDATE_FLOW_ACTIONS_BASE
+                  + OP_VALIDATE_FLOW_ACTIONS_PER_PORT * MIN(n_ports,
+                                                            IPC_MAX_PORTS));
+    return MIN(max, (size_t) IPC_MAX_ACTIONS);
+}
+
+/* What running an action list costs: packet copies and outputs, at every
+ * depth. */
+struct op_census {
+    size_t copies;              /* CLONE and SAMPLE actions. */
+    size_t outputs;             /* OUTPUT and USERSPACE actions. */
+};
+
+/* Adds the actions of the validated list 'actions'/'len' to 'c'.  The
+ * validator bounded the nesting; 'depth' bounds the recursion anyway. */
+static void
+op_census_list(const void *actions, size_t len, unsigned int depth,
+               struct op_census *c)
+{
+    const struct nlattr *a;
+    size_t left;
+
+    NL_ATTR_FOR_EACH (a, left, actions, len) {
+        switch (nl_attr_type(a)) {
+        case OVS_ACTION_ATTR_OUTPUT:
+        case OVS_ACTION_ATTR_USERSPACE:
+            c->outputs++;
+            break;
+        case OVS_ACTION_ATTR_CLONE:
+            c->copies++;
+            if (depth < ODP_ACTIONS_DEPTH_LIMIT) {
+                op_census_list(nl_attr_get(a), nl_attr_get_size(a),
+                               depth + 1, c);
+            }
+            break;
+        case OVS_ACTION_ATTR_SAMPLE: {
+            struct odp_sample sample;
+            c->copies++;
+            odp_action_get_sample(a, &sample);
+            if (depth < ODP_ACTIONS_DEPTH_LIMIT) {
+                op_census_list(sample.actions, sample.actions_len, depth + 1,
+                               c);
+            }
+            break;
+        }
+        default:
+            break;
+        }
+    }
+}
+
+/* Checks what the valid list 'actions' would cost against the caps (see
+ * op-validate.h) and stores the census in '*c'. */
+static int
+op_check_cost(const struct op_context *ctx,
+              const ProtobufCBinaryData *actions, bool flow,
+              struct op_census *c, struct errbuf *eb)
+{
+    size_t n_ports = op_count_ports(ctx->dpif);
+    size_t max_outputs = n_ports + OP_VALIDATE_OUTPUT_SLACK;
+
+    memset(c, 0, sizeof *c);
+    op_census_list(actions->len ? actions->data : NULL, actions->len, 0, c);
+    if (c->copies > OP_VALIDATE_MAX_COPIES) {
+        COUNTER_INC(op_rejected_copies);
+        return errbuf_set(eb, E2BIG, "actions copy the packet %zu times, "
+                          "more than %d", c->copies, OP_VALIDATE_MAX_COPIES);
+    }
+    if (c->outputs > max_outputs) {
+        COUNTER_INC(op_rejected_outputs);
+        return errbuf_set(eb, E2BIG, "actions have %zu outputs, more than "
+                          "%zu (%zu ports + %d)", c->outputs, max_outputs,
+                          n_ports, OP_VALIDATE_OUTPUT_SLACK);
+    }
+    if (flow && actions->len > op_validate_flow_actions_max(n_ports)) {
+        COUNTER_INC(op_rejected_flow_actions);
+        return errbuf_set(eb, EMSGSIZE, "flow actions are %zu bytes, more "
+                          "than %zu for %zu ports", actions->len,
+                          op_validate_flow_actions_max(n_ports), n_ports);
+    }
+    return 0;
+}
+
 static int
 op_check_actions(const struct op_context *ctx,
                  const ProtobufCBinaryData *actions, struct errbuf *eb)
@@ -315,6 +425,10 @@ op_check_flow_put(const struct op_context *ctx, const Dpif__FlowPut *put,
     if (!error) {
         error = op_check_actions(ctx, &put->actions, eb);
     }
+    struct op_census census;
+    if (!error) {
+        error = op_check_cost(ctx, &put->actions, true, &census, eb);
+    }
     if (error) {
         return error;
     }
@@ -387,9 +501,15 @@ op_check_execute(const struct op_context *ctx, const Dpif__Execute *exec,
                           IPC_MAX_PACKET);
     }
     error = op_check_actions(ctx, &exec->actions, eb);
+    struct op_census census;
+    if (!error) {
+        error = op_check_cost(ctx, &exec->actions, false, &census, eb);
+    }
     if (error) {
         return error;
     }
+    slot->work = (uint64_t) exec->packet.len * (1 + census.copies
+                                                 + census.outputs);
     slot->op.type = DPIF_OP_EXECUTE;
     slot->op.execute.key = exec->key.data;
     slot->op.execute.key_len = exec->key.len;
@@ -477,6 +597,68 @@ op_validate_one(const struct op_context *ctx, const Dpif__Op *op,
 /* ----- batches ------------------------------------------------------------- */
 
 void
+op_work_budget_init(struct op_work_budget *budget)
+{
+    budget->tokens = OP_VALIDATE_WORK_BURST;
+    budget->refilled_msec = time_msec();
+}
+
+/* Adds to 'budget' the work its rate earned since the last refill. */
+static void
+op_work_budget_refill(struct op_work_budget *budget)
+{
+    long long now = time_msec();
+    long long elapsed = now - budget->refilled_msec;
+
+    if (elapsed <= 0) {
+        return;
+    }
+    uint64_t earned = (elapsed >= 1000 ? OP_VALIDATE_WORK_BURST
+                       : OP_VALIDATE_WORK_RATE / 1000 * (uint64_t) elapsed);
+    budget->tokens = MIN(budget->tokens + earned,
+                         (uint64_t) OP_VALIDATE_WORK_BURST);
+    budget->refilled_msec = now;
+}
+
+/* Charges the valid Execute in 'slot' to the batch's and the worker's
+ * budgets ('work' may be NULL); refuses it if either is exhausted. */
+static int
+op_charge_work(struct op_batch *b, struct op_work_budget *work,
+               struct op_slot *slot)
+{
+    int error = 0;
+
+    if (b->work + slot->work > OP_VALIDATE_MAX_BATCH_WORK) {
+        COUNTER_INC(op_rejected_batch_work);
+        error = errbuf_set(&slot->reason, EDQUOT, "execute: batch work "
+                           "%"PRIu64" bytes would exceed %llu", b->work
+                           + slot->work, OP_VALIDATE_MAX_BATCH_WORK);
+    } else if (work && work->tokens < slot->work) {
+        COUNTER_INC(op_refused_work_budget);
+        error = errbuf_set(&slot->reason, ENOBUFS, "execute: work budget "
+                           "exhausted (%"PRIu64" of %"PRIu64" bytes left)",
+                           work->tokens, slot->work);
+    }
+    if (error) {
+        /* Nothing later in the batch may use what this one did not: a
+         * smaller Execute behind a refused one is refused too. */
+        if (error == EDQUOT) {
+            b->work = OP_VALIDATE_MAX_BATCH_WORK;
+        } else {
+            work->tokens = 0;
+        }
+        slot->error = error;
+        slot->rejected = true;
+        return error;
+    }
+    b->work += slot->work;
+    if (work) {
+        work->tokens -= slot->work;
+    }
+    return 0;
+}
+
+void
 op_batch_check(struct op_batch *b, const struct op_context *ctx,
                const Dpif__OpBatch *msg)
 {
@@ -504,10 +686,16 @@ op_batch_check(struct op_batch *b, const struct op_context *ctx,
         return;
     }
 
+    if (ctx->work) {
+        op_work_budget_refill(ctx->work);
+    }
     b->n_ops = msg->n_ops;
     for (size_t i = 0; i < msg->n_ops; i++) {
         struct op_slot *slot = &b->slots[i];
         int error = op_validate_one(ctx, msg->ops[i], slot);
+        if (!error && slot->work) {
+            error = op_charge_work(b, ctx->work, slot);
+        }
         if (error && error != ENODEV) {
             b->n_rejected++;
         }

@@ -49,7 +49,44 @@
  *        the datapath's own handler channels (dpif_port_get_pid() of one of
  *        its ports or of DPIF_SPECIAL_PORT_PID);
  *     5. Execute packets: at least an Ethernet header (14 bytes), at most
- *        IPC_MAX_PACKET (EINVAL).
+ *        IPC_MAX_PACKET (EINVAL);
+ *     6. cost, once the actions are known to be well formed: at most
+ *        OP_VALIDATE_MAX_COPIES CLONE and SAMPLE actions in the whole list,
+ *        nested ones included, since each runs its actions on a copy of
+ *        the packet (E2BIG, op_rejected_copies); at most the datapath's
+ *        port count plus OP_VALIDATE_OUTPUT_SLACK outputs (OUTPUT and
+ *        USERSPACE, nested ones included: a flood reaches every port once,
+ *        so more is amplification, not forwarding) (E2BIG,
+ *        op_rejected_outputs); a FLOW_PUT's actions at most
+ *        op_validate_flow_actions_max() bytes (EMSGSIZE,
+ *        op_rejected_flow_actions): an installed flow runs for every
+ *        packet that hits it, so its size is bounded by what translation
+ *        can produce for this datapath, not by the frame limit.
+ *
+ * Work budgets (Executes)
+ * =======================
+ *
+ * privd runs a handler's Executes itself on the userspace datapath, in its
+ * one thread, between control-socket requests.  An Execute's work is
+ * estimated as packet bytes x (1 + copies + outputs), an upper bound of the
+ * bytes the executor copies or hands to ports.  Two budgets bound it:
+ *
+ *   per batch   the Executes of one batch together at most
+ *               OP_VALIDATE_MAX_BATCH_WORK; the first that would exceed it
+ *               and every later one are refused (EDQUOT,
+ *               op_rejected_batch_work);
+ *   per worker  a token bucket (struct op_work_budget, owned by the
+ *               supervisor's worker slot) refilled at OP_VALIDATE_WORK_RATE
+ *               bytes per second up to OP_VALIDATE_WORK_BURST; an Execute
+ *               that finds too few tokens is refused (ENOBUFS,
+ *               op_refused_work_budget).
+ *
+ * Both refusals count as rejections (n_rejected): a worker that keeps
+ * exceeding its budget is struck and, at the malformed limit, killed.  With
+ * both budgets, one supervisor_run() spends at most OP_VALIDATE_WORK_BURST
+ * plus what the bucket refilled since the last one on each worker's
+ * Executes, so privd's control socket is answered within a bound however a
+ * handler floods it (docs/privsep.md, test execute_flood_is_bounded).
  *
  * The flow limit: at execution, a handler's FLOW_PUT create that would
  * take the datapath beyond op_context.flow_limit flows (the status page's
@@ -87,7 +124,9 @@
  * op_rejected_no_op, op_rejected_role, op_rejected_flags,
  * op_rejected_shard, op_rejected_ufid, op_rejected_key, op_rejected_mask,
  * op_rejected_actions, op_rejected_port, op_rejected_pid,
- * op_rejected_packet; op_refused_flow_limit (a handler's create beyond
+ * op_rejected_packet, op_rejected_copies, op_rejected_outputs,
+ * op_rejected_flow_actions, op_rejected_batch_work,
+ * op_refused_work_budget, op_refused_flow_limit (a handler's create beyond
  * the flow limit, ENOSPC: refused, not a strike); and op_executed,
  * op_failed for what the datapath did.
  *
@@ -142,6 +181,44 @@
 /* Shortest packet an Execute may carry: an Ethernet header. */
 #define OP_VALIDATE_MIN_PACKET 14
 
+/* Most CLONE and SAMPLE actions in one action list, at every depth.
+ * Translation produces one SAMPLE per "sample" rule action and no CLONE. */
+#define OP_VALIDATE_MAX_COPIES 16
+
+/* Outputs (OUTPUT and USERSPACE, at every depth) an action list may have
+ * beyond one per port of the datapath: explicit outputs next to a flood,
+ * the sample and controller USERSPACE actions. */
+#define OP_VALIDATE_OUTPUT_SLACK 16
+
+/* A FLOW_PUT's actions may have OP_VALIDATE_FLOW_ACTIONS_BASE bytes plus
+ * OP_VALIDATE_FLOW_ACTIONS_PER_PORT per port of the datapath, and never more
+ * than IPC_MAX_ACTIONS (see op_validate_flow_actions_max()). */
+#define OP_VALIDATE_FLOW_ACTIONS_BASE 2048
+#define OP_VALIDATE_FLOW_ACTIONS_PER_PORT 16
+
+/* Work (packet bytes x (1 + copies + outputs)) of all Executes of a
+ * batch. */
+#define OP_VALIDATE_MAX_BATCH_WORK (16ull * 1024 * 1024)
+
+/* A worker's Execute work budget: refill rate per second and bucket size. */
+#define OP_VALIDATE_WORK_RATE (256ull * 1024 * 1024)
+#define OP_VALIDATE_WORK_BURST (2 * OP_VALIDATE_MAX_BATCH_WORK)
+
+/* A worker's Execute work budget: a token bucket in bytes of work.  Owned
+ * by the supervisor's slot for the worker; op_work_budget_init() for each
+ * new process. */
+struct op_work_budget {
+    uint64_t tokens;            /* Work it may still do now. */
+    long long refilled_msec;    /* time_msec() of the last refill. */
+};
+
+/* Gives 'budget' a full bucket as of now. */
+void op_work_budget_init(struct op_work_budget *budget);
+
+/* The most action bytes a FLOW_PUT may carry on a datapath of 'n_ports'
+ * ports. */
+size_t op_validate_flow_actions_max(size_t n_ports);
+
 /* Who is asking, and of what.  Borrowed for one op_batch_check() call. */
 struct op_context {
     struct dpif *dpif;          /* The worker's datapath. */
@@ -156,6 +233,8 @@ struct op_context {
     uint64_t flow_limit;        /* Handlers: creates beyond this many flows
                                  * in the datapath are refused (ENOSPC);
                                  * 0 for no limit. */
+    struct op_work_budget *work; /* The worker's Execute budget, or NULL
+                                  * for none (tests, fuzzers). */
 };
 
 /* One op of a batch, after validation. */
@@ -169,6 +248,8 @@ struct op_slot {
                                  * datapath; not misbehaviour). */
     struct errbuf reason;       /* Why, when 'error' is nonzero. */
     bool want_stats;            /* Return 'stats' in the result. */
+    uint64_t work;              /* Execute: its estimated work (see "Work
+                                 * budgets"); 0 for other ops. */
     struct dpif_op op;          /* The op for dpif_operate(); its buffers
                                  * point into the OpBatch. */
     union ufid ufid;            /* Copy of the op's UFID (if it has one). */
@@ -187,6 +268,7 @@ struct op_batch {
     struct errbuf reason;       /* Why, when 'error' is nonzero. */
     uint64_t flow_limit;        /* From the op_context. */
     size_t n_ops;               /* Slots in use. */
+    uint64_t work;              /* Execute work of the batch so far. */
     size_t n_rejected;          /* Ops (or the whole batch: 1) refused by
                                  * validation, for the malformed-data
                                  * budget.  ENODEV for a port that vanished

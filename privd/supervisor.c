@@ -113,6 +113,7 @@ struct sup_worker {
     char kill_reason[128];      /* Why we killed it, if we did. */
     long long strike_window;    /* Start of the malformed-data window. */
     unsigned int strikes;       /* Strikes in the window. */
+    struct op_work_budget work; /* Execute work budget (op-validate.h). */
     uint64_t report_id;         /* Last ReportRequest id sent. */
     struct sup_counter *counters; /* Latest CounterReport, owned. */
     size_t n_counters;
@@ -368,6 +369,7 @@ sup_worker_spawn(struct sup_worker *w)
     w->start_msec = time_msec();
     w->hello_deadline = w->start_msec + SUPERVISOR_HELLO_TIMEOUT_MSEC;
     w->strikes = 0;
+    op_work_budget_init(&w->work);
     w->kill_reason[0] = '\0';
     COUNTER_INC(supervisor_worker_spawned);
     LOG_INFO("%s %u of %s: started as pid %ld", sup_role_name(w), w->index,
@@ -475,6 +477,7 @@ sup_worker_strike(struct sup_worker *w, const char *why)
     if (!w->strikes || now - w->strike_window > cfg->malformed_window_ms) {
         w->strike_window = now;
         w->strikes = 0;
+    op_work_budget_init(&w->work);
     }
     w->strikes++;
     LOG_WARN_RL(&rl, "%s %u (pid %ld): malformed input (%u in window): %s",
@@ -908,7 +911,8 @@ sup_handle_report(struct sup_worker *w, const Dpif__CounterReport *r)
             return;
         }
     }
-    if (r->n_counters > IPC_MAX_COUNTERS || r->n_memory > IPC_MAX_COUNTERS) {
+    if (r->n_counters > SUPERVISOR_MAX_WORKER_COUNTERS
+        || r->n_memory > SUPERVISOR_MAX_WORKER_COUNTERS) {
         COUNTER_INC(supervisor_bad_report);
         sup_worker_strike(w, "counter report too long");
         return;
@@ -1012,6 +1016,7 @@ sup_handle_op_batch(struct sup_worker *w, const struct ipc_msg *m)
         .n_revalidators = sup->n_revalidators,
         .batch_size = sup->privd->cfg.batch_size,
         .flow_limit = status_page_get(w->dp->status)->flow_limit,
+        .work = &w->work,
     };
     Dpif__OpResults results;
     struct errbuf eb = { "" };
@@ -1689,8 +1694,9 @@ supervisor_for_each_counter(const struct supervisor *sup,
                                        void *aux),
                             void *aux)
 {
-    /* Sums by name: for each counter, add up the same name in every later
-     * worker unless an earlier worker already reported it. */
+    /* Sums by role and name: for each counter, add up the same name in
+     * every later worker of the role unless an earlier one already
+     * reported it. */
     size_t n_workers = sup->n_dps * (sup->n_handlers + sup->n_revalidators);
     for (size_t a = 0; a < n_workers; a++) {
         const struct sup_worker *wa = sup_worker_at(
@@ -1705,6 +1711,9 @@ supervisor_for_each_counter(const struct supervisor *sup,
                 const struct sup_worker *wb = sup_worker_at(
                     sup, b / (sup->n_handlers + sup->n_revalidators),
                     b % (sup->n_handlers + sup->n_revalidators));
+                if (wb->role != wa->role) {
+                    continue;
+                }
                 for (size_t j = 0; j < wb->n_counters; j++) {
                     if (!strcmp(wb->counters[j].name, name)) {
                         if (b < a) {
@@ -1716,7 +1725,9 @@ supervisor_for_each_counter(const struct supervisor *sup,
                 }
             }
             if (!seen) {
-                cb(name, sum, aux);
+                char full[IPC_MAX_NAME + 32];
+                snprintf(full, sizeof full, "%s/%s", sup_role_name(wa), name);
+                cb(full, sum, aux);
             }
         }
     }

@@ -75,8 +75,14 @@
  *              supervisor_request_reports(), each worker is sent a
  *              ReportRequest; its CounterReport (counters and gauges)
  *              replaces the previous one (names checked: [a-z0-9_], at
- *              most IPC_MAX_NAME).
- *              supervisor_for_each_counter() sums them by name.
+ *              most IPC_MAX_NAME; at most SUPERVISOR_MAX_WORKER_COUNTERS
+ *              counters and as many gauges, else refused and struck).
+ *              A worker's counters are its own story: they never mix with
+ *              privd's.  supervisor_for_each_counter() sums them by role
+ *              and name and names each sum "ROLE/NAME"
+ *              ("handler/upcall_put_ok"), so that an invented
+ *              "op_executed" shows as "handler/op_executed", never as
+ *              privd's counter of that name.
  *
  *   status     One status page per datapath (privd/status-page.h),
  *              refreshed from the datapath's stats every
@@ -143,6 +149,10 @@ struct supervisor;
 #define SUPERVISOR_STATUS_INTERVAL_MSEC 1000
 #define SUPERVISOR_STOP_GRACE_MSEC 2000
 
+/* Most counters (and most gauges) one CounterReport may carry: a real
+ * worker reports about 110. */
+#define SUPERVISOR_MAX_WORKER_COUNTERS 256
+
 /* Worker ids are below this: the spawner's max_worker_id. */
 #define SUPERVISOR_MAX_WORKER_ID (CONFIG_MAX_DATAPATHS * CONFIG_MAX_WORKERS)
 
@@ -205,8 +215,10 @@ void proc_read_status(pid_t pid, uid_t *uidp, uint64_t *capp);
 /* Asks every running worker for a CounterReport now. */
 void supervisor_request_reports(struct supervisor *);
 
-/* Calls 'cb' once per counter name reported by any worker, with the sum
- * over the workers' latest reports, in no particular order. */
+/* Calls 'cb' once per role and counter name reported by a worker of that
+ * role, with the sum over those workers' latest reports, named
+ * "ROLE/NAME" ("handler/upcall_put_ok", "revalidator/ukey_created"), in no
+ * particular order. */
 void supervisor_for_each_counter(const struct supervisor *,
                                  void (*cb)(const char *name, uint64_t value,
                                             void *aux),

@@ -31,7 +31,8 @@
 #   status_field PID FIELD        a field of /proc/PID/status
 #   n_flows [DP]                  the datapath's flow count from "show"
 #   lookup_stat DP hit|missed|lost  a lookup counter from "show"
-#   counter NAME                  a counter summed over the processes
+#   counter NAME                  a counter summed over the processes:
+#                                 privd's NAME and the workers' ROLE/NAME
 #   captured DP PORT              frames captured on PORT (cleared)
 #   capture_hex DP PORT           the captured frames, hex, one per line
 #                                 (cleared)
@@ -159,6 +160,10 @@ status_field() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/
 
 n_flows() { ctl show ${1:-} | sed -n 's/^ *flows: *//p'; }
 lookup_stat() { ctl show "$1" | sed -n "s/.*lookups:.*$2:\([0-9]*\).*/\1/p"; }
-counter() { ctl counters | awk -v n="$1" '$1 == n { print $2 }'; }
+counter() {
+    ctl counters | awk -v n="$1" '{ k = $1; sub(/^[a-z]+\//, "", k) }
+                                  k == n { s += $2; f = 1 }
+                                  END { if (f) print s }'
+}
 captured() { ctl capture --clear "$1" "$2" | grep -c . || true; }
 capture_hex() { ctl capture --clear "$1" "$2"; }

@@ -69,7 +69,11 @@ wait_for() { wait_for_tenths 200 "$@"; }
 n_flows() { ctl show br0 | sed -n 's/^ *flows: *//p'; }
 flows_are() { [ "$(n_flows)" = "$1" ]; }
 stat() { ctl show br0 | sed -n "s/.*lookups:.*$1:\([0-9]*\).*/\1/p"; }
-counter() { ctl counters | awk -v n="$1" '$1 == n { print $2 }'; }
+counter() {
+    ctl counters | awk -v n="$1" '{ k = $1; sub(/^[a-z]+\//, "", k) }
+                                  k == n { s += $2; f = 1 }
+                                  END { if (f) print s }'
+}
 metric() { # NAME LABELS -> value, or 0
     v=$(ctl metrics | awk -v k="$1{$2}" '$1 == k { print $2 }')
     echo "${v:-0}"

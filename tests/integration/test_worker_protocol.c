@@ -305,7 +305,8 @@ real_workers_serve_and_restart(void **state)
                            counter_get("supervisor_upcalls_sent") > 0));
     supervisor_request_reports(fx.sup);
     assert_true(STEP_UNTIL(&fx, 5000,
-                           worker_counter(&fx, "handler_upcalls_received")
+                           worker_counter(&fx,
+                                          "handler/handler_upcalls_received")
                            >= 1));
 
     /* kill -9: restarted after the backoff, the reason logged. */

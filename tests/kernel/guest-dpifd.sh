@@ -82,7 +82,10 @@ wait_for() {
   done
 }
 n_flows() { ctl show dpk0 | sed -n 's/^ *flows: *//p'; }
-counter() { ctl counters | awk -v n="$1" '$1 == n { s += $2 } END { print s + 0 }'; }
+counter() {
+    ctl counters | awk -v n="$1" '{ k = $1; sub(/^[a-z]+\//, "", k) }
+                                  k == n { s += $2 } END { print s + 0 }'
+}
 handler_pid() { # INDEX
   ctl procs | awk -v h="$1" '$1 == "handler" && $2 == h && $7 == "running" { print $4 }'
 }

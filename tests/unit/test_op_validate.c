@@ -9,6 +9,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -698,6 +700,222 @@ created_flows_are_listed(void **state)
     assert_int_equal(n, 0);
 }
 
+/* ----- cost caps and work budgets ------------------------------------------ */
+
+/* Makes fx->actions 'n' empty CLONEs and one output. */
+static void
+put_clones(struct fixture *fx, int n)
+{
+    buf_clear(&fx->actions);
+    for (int i = 0; i < n; i++) {
+        odp_put_clone_end(&fx->actions, odp_put_clone_start(&fx->actions));
+    }
+    odp_put_output(&fx->actions, 2);
+}
+
+static void
+copies_capped(void **state)
+{
+    struct fixture *fx = *state;
+
+    put_clones(fx, OP_VALIDATE_MAX_COPIES + 1);
+    exec_op(fx, 64);
+    assert_refused(fx, &fx->handler, E2BIG, "copy the packet 17 times",
+                   "op_rejected_copies");
+    /* Nested copies count too. */
+    buf_clear(&fx->actions);
+    size_t outer = odp_put_clone_start(&fx->actions);
+    for (int i = 0; i < OP_VALIDATE_MAX_COPIES; i++) {
+        odp_put_sample_end(&fx->actions,
+                           odp_put_sample_start(&fx->actions, UINT32_MAX));
+    }
+    odp_put_clone_end(&fx->actions, outer);
+    put_op(fx, true, false);
+    assert_refused(fx, &fx->handler, E2BIG, "17 times",
+                   "op_rejected_copies");
+
+    put_clones(fx, OP_VALIDATE_MAX_COPIES);
+    exec_op(fx, 64);
+    assert_int_equal(run_one(fx, &fx->handler)->error, 0);
+}
+
+static void
+count_port(const struct dpif_port *port, void *n_)
+{
+    size_t *n = n_;
+    (void) port;
+    (*n)++;
+}
+
+/* Ports of the fixture's datapath (the local port too). */
+static size_t
+n_ports(const struct fixture *fx)
+{
+    size_t n = 0;
+    assert_int_equal(dpif_port_dump(fx->dpif, count_port, &n), 0);
+    return n;
+}
+
+static void
+outputs_capped(void **state)
+{
+    struct fixture *fx = *state;
+    size_t max = n_ports(fx) + OP_VALIDATE_OUTPUT_SLACK;
+    char reason[64];
+
+    buf_clear(&fx->actions);
+    size_t clone = odp_put_clone_start(&fx->actions);
+    for (size_t i = 0; i < max + 1; i++) {
+        odp_put_output(&fx->actions, 1 + i % 2);
+    }
+    odp_put_clone_end(&fx->actions, clone);
+    put_op(fx, true, false);
+    snprintf(reason, sizeof reason, "%zu outputs, more than %zu", max + 1,
+             max);
+    assert_refused(fx, &fx->handler, E2BIG, reason, "op_rejected_outputs");
+    exec_op(fx, 64);
+    assert_refused(fx, &fx->handler, E2BIG, reason, "op_rejected_outputs");
+
+    buf_clear(&fx->actions);
+    for (size_t i = 0; i < max; i++) {
+        odp_put_output(&fx->actions, 1 + i % 2);
+    }
+    put_op(fx, true, false);
+    assert_int_equal(run_one(fx, &fx->handler)->error, 0);
+}
+
+static void
+flow_action_bytes_capped(void **state)
+{
+    struct fixture *fx = *state;
+    size_t max = op_validate_flow_actions_max(n_ports(fx));
+
+    assert_int_equal(max, OP_VALIDATE_FLOW_ACTIONS_BASE
+                     + n_ports(fx) * OP_VALIDATE_FLOW_ACTIONS_PER_PORT);
+    assert_int_equal(op_validate_flow_actions_max(100000), IPC_MAX_ACTIONS);
+    buf_clear(&fx->actions);
+    while (fx->actions.size <= max) {
+        odp_put_push_vlan(&fx->actions, htons(0x8100), htons(0x1000 | 5));
+        odp_put_pop_vlan(&fx->actions);
+    }
+    odp_put_output(&fx->actions, 2);
+    put_op(fx, true, false);
+    assert_refused(fx, &fx->handler, EMSGSIZE, "flow actions are",
+                   "op_rejected_flow_actions");
+    fx->reval.worker_index = ufid_shard(&fx->ufid, 2);
+    put_op(fx, false, true);
+    assert_refused(fx, &fx->reval, EMSGSIZE, "flow actions are",
+                   "op_rejected_flow_actions");
+    /* An Execute runs once: only the frame limit applies. */
+    exec_op(fx, 64);
+    assert_int_equal(run_one(fx, &fx->handler)->error, 0);
+}
+
+/* A batch of 'n' Executes of a 'len'-byte packet with fx->actions. */
+static void
+run_exec_batch(struct fixture *fx, const struct op_context *ctx,
+               uint8_t *packet, size_t len, size_t n,
+               Dpif__OpResults *results)
+{
+    static Dpif__Execute execs[IPC_MAX_BATCH];
+    static Dpif__Op ops[IPC_MAX_BATCH];
+
+    for (size_t i = 0; i < n; i++) {
+        dpif__execute__init(&execs[i]);
+        execs[i].key = bin(fx->key.data, fx->key.size);
+        execs[i].packet = bin(packet, len);
+        execs[i].actions = bin(fx->actions.data, fx->actions.size);
+        dpif__op__init(&ops[i]);
+        ops[i].op_case = DPIF__OP__OP_EXECUTE;
+        ops[i].execute = &execs[i];
+        fx->ops[i] = &ops[i];
+    }
+    dpif__op_batch__init(&fx->msg);
+    fx->msg.ops = fx->ops;
+    fx->msg.n_ops = n;
+    op_batch_check(fx->batch, ctx, &fx->msg);
+    op_batch_execute(fx->batch, fx->dpif);
+    op_batch_to_results(fx->batch, results);
+    assert_int_equal(results->n_results, n);
+}
+
+static void
+batch_work_capped(void **state)
+{
+    struct fixture *fx = *state;
+    size_t len = 65535;         /* The datapath's largest packet. */
+    uint8_t *packet = calloc(1, len);
+    Dpif__OpResults results;
+    uint64_t before = counter_get("op_rejected_batch_work");
+
+    memcpy(packet, fx->packet, sizeof fx->packet);
+    put_clones(fx, OP_VALIDATE_MAX_COPIES);
+    uint64_t work = len * (1 + OP_VALIDATE_MAX_COPIES + 1);
+    size_t fit = OP_VALIDATE_MAX_BATCH_WORK / work;
+    assert_true(fit >= 1 && fit < 20);
+    run_exec_batch(fx, &fx->handler, packet, len, 20, &results);
+    for (size_t i = 0; i < 20; i++) {
+        if (i < fit) {
+            assert_int_equal(results.results[i]->error, 0);
+        } else {
+            assert_int_equal(results.results[i]->error, EDQUOT);
+            assert_non_null(strstr(results.results[i]->reason,
+                                   "batch work"));
+        }
+    }
+    assert_int_equal(fx->batch->n_rejected, 20 - fit);
+    assert_int_equal(counter_get("op_rejected_batch_work"),
+                     before + 20 - fit);
+    free(packet);
+}
+
+static void
+worker_work_budget(void **state)
+{
+    struct fixture *fx = *state;
+    size_t len = 65535;
+    uint8_t *packet = calloc(1, len);
+    size_t per_batch = fx->handler.batch_size;
+    struct op_work_budget budget;
+    struct op_context ctx = fx->handler;
+    Dpif__OpResults results;
+    uint64_t before = counter_get("op_refused_work_budget");
+
+    memcpy(packet, fx->packet, sizeof fx->packet);
+    op_work_budget_init(&budget);
+    assert_int_equal(budget.tokens, OP_VALIDATE_WORK_BURST);
+    ctx.work = &budget;
+    put_clones(fx, 0);
+    /* Each op costs 2 x 64 KiB (packet and output); the batch budget lets
+     * 128 such through, the worker's bucket 256. */
+    size_t per_op = 2 * len;
+    size_t in_bucket = OP_VALIDATE_WORK_BURST / per_op;
+    size_t done = 0, refused = 0;
+    while (done + refused < in_bucket + 2 * per_batch) {
+        budget.refilled_msec = LLONG_MAX;   /* No refill during the test. */
+        run_exec_batch(fx, &ctx, packet, len, per_batch, &results);
+        for (size_t i = 0; i < results.n_results; i++) {
+            if (!results.results[i]->error) {
+                done++;
+            } else {
+                assert_int_equal(results.results[i]->error, ENOBUFS);
+                assert_non_null(strstr(results.results[i]->reason,
+                                       "work budget exhausted"));
+                refused++;
+            }
+        }
+    }
+    assert_int_equal(done, in_bucket);
+    assert_true(refused >= per_batch);
+    assert_int_equal(counter_get("op_refused_work_budget"), before + refused);
+
+    /* The bucket refills with time. */
+    budget.refilled_msec = 0;
+    run_exec_batch(fx, &ctx, packet, len, 1, &results);
+    assert_int_equal(results.results[0]->error, 0);
+    free(packet);
+}
+
 #define T(NAME) cmocka_unit_test_setup_teardown(NAME, setup, teardown)
 
 int
@@ -728,6 +946,11 @@ main(void)
         T(empty_batch_refused),
         T(oversized_batch_refused),
         T(mixed_batch_nothing_partial),
+        T(copies_capped),
+        T(outputs_capped),
+        T(flow_action_bytes_capped),
+        T(batch_work_capped),
+        T(worker_work_budget),
         T(created_flows_are_listed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
