@@ -17,7 +17,19 @@
  *     shows the drop (Uid not 0 and not ours, no capabilities at all,
  *     NoNewPrivs 1, Seccomp 2);
  *   - workers_exit_when_privd_dies: a forked privd is SIGKILLed; its
- *     workers are gone within a second.
+ *     workers are gone within a second;
+ *   - execute_flood_is_bounded: dpif-evil-worker-clones floods Executes
+ *     of 8,192 empty CLONEs on 64 KiB packets, dpif-evil-worker-work valid
+ *     but costly ones: refused (copy cap, work budget), struck, killed and
+ *     respawned, while no iteration of privd's loop takes longer than
+ *     EXECUTE_FLOOD_MAX_STEP_MSEC (the bound on control-socket latency);
+ *   - flow_fanout_refused: dpif-evil-worker-fanout's flow with 4,096
+ *     outputs and its flow with too many action bytes are refused, its
+ *     valid flow installed;
+ *   - invented_counters_are_namespaced: dpif-evil-worker-counters reports
+ *     privd's counter names with huge values: they show as
+ *     "handler/NAME", privd's own are untouched, a report of 300 is
+ *     refused and struck.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +37,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,14 +107,22 @@ fixture_stop(struct fixture *fx)
     config_destroy(&fx->privd.cfg);
 }
 
+/* Longest dpif_run() + supervisor_run() of fixture_step() so far: how long
+ * a control request could wait for privd's loop. */
+static long long max_step_msec;
+
 /* One iteration of privd's loop, waking at least every 20 ms. */
 static void
 fixture_step(struct fixture *fx)
 {
     struct poller p;
 
+    long long start = time_msec();
     dpif_run(fx->dp.dpif);
     supervisor_run(fx->sup);
+    if (time_msec() - start > max_step_msec) {
+        max_step_msec = time_msec() - start;
+    }
     poller_clear(&p);
     supervisor_wait(fx->sup, &p);
     dpif_wait(fx->dp.dpif, &p);
@@ -450,6 +471,112 @@ workers_exit_when_privd_dies(void **state)
     close(pipefd[0]);
 }
 
+/* privd's loop may take this long at most while a handler floods it with
+ * Executes (generous: the machine is shared; unbounded, one batch of the
+ * clone flood took 1.6 s). */
+#define EXECUTE_FLOOD_MAX_STEP_MSEC 500
+
+/* Runs the hostile worker 'path' for 'msec', checks that 'counter' counted
+ * and that it was killed for misbehaving; returns the longest step. */
+static long long
+run_flood(const char *dp, const char *path, const char *counter,
+          long long msec)
+{
+    struct fixture fx;
+    uint64_t before = counter_get(counter);
+    uint64_t killed = counter_get("supervisor_worker_killed");
+
+    fixture_start(&fx, dp, path, 10);
+    assert_true(STEP_UNTIL(&fx, 10000, supervisor_n_ready(fx.sup) >= 1));
+    max_step_msec = 0;
+    long long until = time_msec() + msec;
+    STEP_UNTIL(&fx, msec, time_msec() >= until);
+    long long max = max_step_msec;
+    struct proc_snap h = snap(&fx, "handler");
+    fprintf(stderr, "%s: %"PRIu64" refused (%s), %"PRIu64" kills, longest "
+            "step %lld ms, last exit: %s\n", path,
+            counter_get(counter) - before, counter,
+            counter_get("supervisor_worker_killed") - killed, max,
+            h.reason);
+    assert_true(counter_get(counter) > before);
+    assert_true(counter_get("supervisor_worker_killed") > killed);
+    assert_non_null(strstr(h.reason, "malformed messages"));
+    fixture_stop(&fx);
+    return max;
+}
+
+static void
+execute_flood_is_bounded(void **state)
+{
+    (void) state;
+    uint64_t executed = counter_get("op_executed");
+    long long clones = run_flood("wpdp6", TEST_EVIL_WORKER "-clones",
+                                 "op_rejected_copies", 3000);
+    assert_int_equal(counter_get("op_executed"), executed);
+    long long work = run_flood("wpdp7", TEST_EVIL_WORKER "-work",
+                               "op_refused_work_budget", 3000);
+    assert_true(counter_get("op_executed") > executed);
+    assert_true(clones < EXECUTE_FLOOD_MAX_STEP_MSEC);
+    assert_true(work < EXECUTE_FLOOD_MAX_STEP_MSEC);
+}
+
+static void
+flow_fanout_refused(void **state)
+{
+    struct fixture fx;
+    uint64_t outputs = counter_get("op_rejected_outputs");
+    uint64_t bytes = counter_get("op_rejected_flow_actions");
+
+    (void) state;
+    fixture_start(&fx, "wpdp8", TEST_EVIL_WORKER "-fanout", 10);
+    assert_true(STEP_UNTIL(&fx, 10000, n_flows(&fx) == 1));
+    assert_int_equal(counter_get("op_rejected_outputs"), outputs + 1);
+    assert_int_equal(counter_get("op_rejected_flow_actions"), bytes + 1);
+    /* Each check passed in the worker (it exits 1x otherwise). */
+    assert_string_equal(snap(&fx, "handler").reason, "");
+    fixture_stop(&fx);
+}
+
+/* Fails if a worker's counter reaches 'cb' under a bare name. */
+static void
+counter_namespaced_cb(const char *name, uint64_t value, void *aux)
+{
+    (void) value;
+    (void) aux;
+    if (!strchr(name, '/')) {
+        fail_msg("worker counter %s without its role", name);
+    }
+}
+
+static void
+invented_counters_are_namespaced(void **state)
+{
+    struct fixture fx;
+    uint64_t bad = counter_get("supervisor_bad_report");
+
+    (void) state;
+    fixture_start(&fx, "wpdp9", TEST_EVIL_WORKER "-counters", 10);
+    assert_true(STEP_UNTIL(&fx, 10000, supervisor_n_ready(fx.sup) == 2));
+    for (int i = 0; i < 3; i++) {
+        uint64_t seen = counter_get("supervisor_bad_report");
+        supervisor_request_reports(fx.sup);
+        long long until = time_msec() + 300;
+        STEP_UNTIL(&fx, 300, time_msec() >= until);
+        if (i < 2) {
+            assert_int_equal(counter_get("supervisor_bad_report"), seen);
+            assert_true(worker_counter(&fx, "handler/op_executed")
+                        == 1000000000000ull);
+        }
+    }
+    assert_int_equal(counter_get("supervisor_bad_report"), bad + 1);
+    assert_true(counter_get("op_executed") < 1000000000000ull);
+    assert_true(counter_get("supervisor_worker_killed") < 1000000000000ull);
+    assert_true(worker_counter(&fx, "handler/supervisor_worker_killed")
+                == 1000000000000ull);
+    supervisor_for_each_counter(fx.sup, counter_namespaced_cb, NULL);
+    fixture_stop(&fx);
+}
+
 int
 main(void)
 {
@@ -459,6 +586,9 @@ main(void)
         cmocka_unit_test(real_workers_serve_and_restart),
         cmocka_unit_test(workers_follow_added_and_removed_dp),
         cmocka_unit_test(workers_exit_when_privd_dies),
+        cmocka_unit_test(execute_flood_is_bounded),
+        cmocka_unit_test(flow_fanout_refused),
+        cmocka_unit_test(invented_counters_are_namespaced),
     };
     signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, setup, NULL);

@@ -20,18 +20,23 @@
  * the test sees which step failed.  After step 9 it waits to be killed.
  * With a low malformed-limit in privd it is killed earlier, at the limit.
  *
- * Other attacks, for tests that run the real dpifd with this binary
- * installed as its dpif-handlerd (test_worker_attacks_dpifd.sh): a file
- * "evil-mode" next to the binary selects one, read before the sandbox:
+ * Started under another name, "dpif-evil-worker-MODE" (the build makes one
+ * binary per mode), it does MODE after the handshake instead:
  *
- *   mac     handler 0 scribbles the shared MAC table forever (all bytes
- *           0xff, random bytes, every slot "claimed" just now, words that
- *           look like a held robust mutex and its list links), header
- *           included; every other handler execs the real dpif-handlerd
- *           (EVIL_REAL_HANDLERD), which must keep forwarding;
- *   sigsys  after the handshake, calls sysinfo(2), which the filter
- *           forbids (what glibc's qsort() did): privd must report the
- *           syscall.
+ *   clones    floods Executes of 8,192 empty CLONEs on 65,535-byte
+ *             packets, 8 per batch, as fast as privd takes them, each
+ *             expected to be refused (E2BIG); until killed;
+ *   work      floods valid Executes (16 CLONEs, each with an output, on
+ *             65,535-byte packets, 7 per batch) beyond its work budget,
+ *             until killed;
+ *   fanout    puts a flow with 4,096 outputs (E2BIG), one with more action
+ *             bytes than a flow may have (EMSGSIZE), then one valid flow
+ *             (0), and waits;
+ *   counters  answers every ReportRequest with invented counters named like
+ *             privd's ("op_executed", "supervisor_worker_killed" = 10^12),
+ *             every third with 300 of them (too many); forever.
+ *
+ * Mismatches exit with status 10 + step as above.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -42,9 +47,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/sysinfo.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/buf.h"
@@ -62,13 +64,24 @@ static struct ipc_conn conn;
 static struct shm_ring *ops_ring, *results_ring;
 static uint8_t *ops_raw;          /* Raw mapping of the ops ring memfd. */
 static uint64_t ops_capacity;
-static int mac_fd = -1;           /* The MAC table memfd, if privd sent it. */
 
-static void
+NO_RETURN static void
 die(int status, const char *what, const struct errbuf *eb)
 {
     fprintf(stderr, "dpif-evil-worker: %s: %s\n", what, eb ? eb->msg : "");
     exit(status);
+}
+
+/* The mode in the binary's name, or "" for the default sequence. */
+static const char *
+evil_mode(const char *argv0)
+{
+    static const char prefix[] = "dpif-evil-worker-";
+    const char *base = strrchr(argv0, '/');
+
+    base = base ? base + 1 : argv0;
+    return (!strncmp(base, prefix, sizeof prefix - 1)
+            ? base + sizeof prefix - 1 : "");
 }
 
 static void
@@ -115,13 +128,6 @@ handshake(unsigned int id)
             close(memfd);
             close(defd);
             close(sefd);
-        }
-    }
-    for (size_t i = 0; i < r->n_regions; i++) {
-        int fd;
-        if (r->regions[i]->use == DPIF__REGION_USE__REGION_USE_MAC_TABLE
-            && !ipc_msg_take_fd(&m, r->regions[i]->memfd, &fd, &eb)) {
-            mac_fd = fd;
         }
     }
     ipc_msg_destroy(&m);
@@ -193,111 +199,178 @@ expect_result(int step, uint32_t error, const char *reason)
     buf_uninit(&rec);
 }
 
-/* The attack selected by the "evil-mode" file next to this binary, or ""
- * for the protocol sequence. */
-static void
-read_mode(char *mode, size_t size)
+/* Pushes 'frame' if the ops ring has room; returns false if it has not.
+ * Drains the results ring meanwhile, so that privd keeps taking batches. */
+static bool
+try_push_frame(const void *frame, size_t size)
 {
-    char exe[PATH_MAX], path[PATH_MAX + 16];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    struct errbuf eb = { "" };
+    struct buf rec;
 
-    mode[0] = '\0';
-    if (n <= 0) {
-        return;
+    buf_init(&rec, 0);
+    while (!shm_ring_pop(results_ring, &rec, &eb)) {
+        buf_clear(&rec);
     }
-    exe[n] = '\0';
-    char *slash = strrchr(exe, '/');
-    if (!slash) {
-        return;
+    buf_uninit(&rec);
+    int error = shm_ring_push(ops_ring, frame, size, &eb);
+    if (error && error != ENOBUFS) {
+        die(3, "push", &eb);
     }
-    *slash = '\0';
-    snprintf(path, sizeof path, "%s/evil-mode", exe);
-    FILE *f = fopen(path, "r");
-    if (f) {
-        if (!fgets(mode, (int) size, f)) {
-            mode[0] = '\0';
-        }
-        mode[strcspn(mode, "\n")] = '\0';
-        fclose(f);
-    }
+    return !error;
 }
 
-static uint32_t
-now_msec32(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint32_t) (ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
-/* Reads and drops whatever privd sends, so that it keeps us around. */
-static void
-drain_socket(void)
-{
-    uint8_t buf[IPC_MAX_FRAME];
-
-    while (recv(conn.fd, buf, sizeof buf, MSG_DONTWAIT) > 0) {
-        continue;
-    }
-}
-
-/* "mac": scribbles the MAC table forever, a new pattern every 100 ms,
- * renewed every 10 ms. */
+/* Floods batches of 'n' Executes of 'packet' with 'actions' forever. */
 NO_RETURN static void
-scribble_mac_table(void)
+flood_executes(const struct buf *key, const struct buf *actions,
+               const uint8_t *packet, size_t packet_len, size_t n)
 {
-    struct stat st;
+    Dpif__Execute exec = DPIF__EXECUTE__INIT;
+    Dpif__Op op = DPIF__OP__INIT;
+    Dpif__Op *ops[IPC_MAX_BATCH];
+    Dpif__OpBatch batch = DPIF__OP_BATCH__INIT;
+    struct errbuf eb = { "" };
+    struct buf frame;
 
-    if (mac_fd < 0 || fstat(mac_fd, &st) || st.st_size < 4096) {
-        die(4, "no MAC table", NULL);
+    exec.key.data = key->data;
+    exec.key.len = key->size;
+    exec.packet.data = (uint8_t *) packet;
+    exec.packet.len = packet_len;
+    exec.actions.data = actions->data;
+    exec.actions.len = actions->size;
+    op.op_case = DPIF__OP__OP_EXECUTE;
+    op.execute = &exec;
+    for (size_t i = 0; i < n; i++) {
+        ops[i] = &op;
     }
-    size_t size = (size_t) st.st_size;
-    uint8_t *raw = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED,
-                        mac_fd, 0);
-    if (raw == MAP_FAILED) {
-        die(4, "mmap MAC table", NULL);
+    batch.ops = ops;
+    batch.n_ops = n;
+    buf_init(&frame, 0);
+    if (ipc_frame_pack(IPC_OP_BATCH, 1, &batch.base, &frame, &eb)) {
+        die(3, "pack", &eb);
     }
-    fprintf(stderr, "dpif-evil-worker: scribbling the MAC table (%zu "
-            "bytes)\n", size);
-    uint64_t *w = (uint64_t *) (void *) raw;
-    size_t n_words = size / 8;
-    uint64_t x = 0x9e3779b97f4a7c15ull;
-    for (unsigned int round = 0;; round++) {
-        unsigned int pattern = round / 10 % 4;
-        switch (pattern) {
-        case 0:
-            memset(raw, 0xff, size);
-            break;
-        case 1:
-            for (size_t i = 0; i < n_words; i++) {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                w[i] = x;
-            }
-            break;
-        case 2:
-            /* Every 32-byte slot claimed (odd) just now, and kept so. */
-            for (size_t i = 0; i < n_words; i += 4) {
-                w[i] = (uint64_t) now_msec32() << 32 | 1;
-            }
-            break;
-        default:
-            /* What a held robust mutex looked like: owner tid, a count,
-             * and list links pointing into the region. */
-            for (size_t i = 0; i + 5 < n_words; i += 5) {
-                w[i] = (uint64_t) getpid() | UINT64_C(1) << 32;
-                w[i + 1] = 1;
-                w[i + 2] = (uint64_t) (uintptr_t) &w[i + 2];
-                w[i + 3] = (uint64_t) (uintptr_t) &w[i + 2];
-                w[i + 4] = 0x4141414141414141ull;
-            }
-            break;
+    for (;;) {
+        if (!try_push_frame(frame.data, frame.size)) {
+            poll(NULL, 0, 1);
         }
-        drain_socket();
-        poll(NULL, 0, 10);
     }
+}
+
+/* A flow put of 'actions' for the flow with 'key'. */
+static void
+fanout_put(int step, const struct buf *key, const struct buf *actions,
+           uint32_t error, const char *reason)
+{
+    Dpif__FlowPut put = DPIF__FLOW_PUT__INIT;
+    Dpif__Op op = DPIF__OP__INIT;
+    Dpif__Op *one[1] = { &op };
+    union ufid ufid;
+
+    ufid_from_key(key->data, key->size, NULL, 0, &ufid);
+    put.key.data = key->data;
+    put.key.len = key->size;
+    put.actions.data = actions->data;
+    put.actions.len = actions->size;
+    put.ufid.data = (uint8_t *) &ufid;
+    put.ufid.len = sizeof ufid;
+    put.has_create = put.create = true;
+    op.op_case = DPIF__OP__OP_FLOW_PUT;
+    op.flow_put = &put;
+    push_batch(one, 1);
+    expect_result(step, error, reason);
+}
+
+/* Answers ReportRequests with invented counters, forever. */
+NO_RETURN static void
+invent_counters(void)
+{
+    static Dpif__NamedValue values[300];
+    static Dpif__NamedValue *ptrs[300];
+    static char names[300][32];
+    struct errbuf eb = { "" };
+
+    for (size_t i = 0; i < ARRAY_SIZE(values); i++) {
+        dpif__named_value__init(&values[i]);
+        if (i == 0) {
+            snprintf(names[i], sizeof names[i], "op_executed");
+        } else if (i == 1) {
+            snprintf(names[i], sizeof names[i], "supervisor_worker_killed");
+        } else {
+            snprintf(names[i], sizeof names[i], "invented_%zu", i);
+        }
+        values[i].name = names[i];
+        values[i].value = 1000000000000ull;
+        ptrs[i] = &values[i];
+    }
+    for (unsigned int n = 0;; ) {
+        struct ipc_msg m;
+        int error = ipc_recv(&conn, &m, &eb);
+        if (error == EAGAIN) {
+            struct pollfd pfd = { .fd = conn.fd, .events = POLLIN };
+            poll(&pfd, 1, 1000);
+            continue;
+        } else if (error) {
+            die(error == EPIPE ? 0 : 3, "recv", &eb);
+        }
+        if (m.hdr.type == IPC_REPORT_REQUEST) {
+            const Dpif__ReportRequest *rq = (const void *) m.msg;
+            Dpif__CounterReport r = DPIF__COUNTER_REPORT__INIT;
+            r.request_id = rq->request_id;
+            r.counters = ptrs;
+            r.n_counters = ++n % 3 ? 2 : ARRAY_SIZE(values);
+            if (ipc_send(&conn, IPC_COUNTER_REPORT, 2, &r.base, NULL, 0,
+                         &eb)) {
+                die(3, "report", &eb);
+            }
+        }
+        ipc_msg_destroy(&m);
+    }
+}
+
+/* Runs 'mode' (see the top of the file). */
+NO_RETURN static void
+run_mode(const char *mode, const struct buf *key)
+{
+    static uint8_t packet[65535];
+    struct buf actions;
+
+    memset(packet, 0, sizeof packet);
+    memcpy(packet, "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01"
+           "\x08\x00", 14);
+    buf_init(&actions, 0);
+    if (!strcmp(mode, "clones")) {
+        for (int i = 0; i < 8192; i++) {
+            odp_put_clone_end(&actions, odp_put_clone_start(&actions));
+        }
+        flood_executes(key, &actions, packet, sizeof packet, 8);
+    } else if (!strcmp(mode, "work")) {
+        for (int i = 0; i < 16; i++) {
+            size_t clone = odp_put_clone_start(&actions);
+            odp_put_output(&actions, 2);
+            odp_put_clone_end(&actions, clone);
+        }
+        flood_executes(key, &actions, packet, sizeof packet, 7);
+    } else if (!strcmp(mode, "fanout")) {
+        for (int i = 0; i < 4096; i++) {
+            odp_put_output(&actions, 2);
+        }
+        fanout_put(1, key, &actions, E2BIG, "4096 outputs");
+        buf_clear(&actions);
+        while (actions.size < 8192) {
+            odp_put_push_vlan(&actions, htons(0x8100), htons(0x1000 | 7));
+            odp_put_pop_vlan(&actions);
+        }
+        odp_put_output(&actions, 2);
+        fanout_put(2, key, &actions, EMSGSIZE, "flow actions are");
+        buf_clear(&actions);
+        odp_put_output(&actions, 2);
+        fanout_put(3, key, &actions, 0, NULL);
+        for (;;) {
+            poll(NULL, 0, 1000);
+        }
+    } else if (!strcmp(mode, "counters")) {
+        invent_counters();
+    }
+    die(2, "unknown mode", NULL);
 }
 
 int
@@ -311,16 +384,12 @@ main(int argc, char *argv[])
     if (worker_parse_args(argc, argv, &role, &id, &eb)) {
         die(2, "args", &eb);
     }
-    char mode[32];
-    read_mode(mode, sizeof mode);
-    if (!strcmp(mode, "mac") && id != 0) {
-        execv(EVIL_REAL_HANDLERD, argv);
-        die(2, "exec " EVIL_REAL_HANDLERD, NULL);
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd)) {
+        die(2, "getcwd", NULL);
     }
-    /* The directory it was started in, as the real workers do: "." needs
-     * no search permission on privd's run directory. */
     struct sandbox_config cfg = {
-        .user = DPIFD_WORKER_USER, .root_dir = ".", .role = role,
+        .user = DPIFD_WORKER_USER, .root_dir = cwd, .role = role,
         .expect_root = geteuid() == 0, .keep_fds = keep, .n_keep_fds = 1,
     };
     struct sandbox_report report;
@@ -329,13 +398,21 @@ main(int argc, char *argv[])
     }
     ipc_conn_init(&conn, DPIF_WORKER_CONTROL_FD, IPC_ACCEPT_FROM_PRIVD);
     handshake(id);
-    if (!strcmp(mode, "mac")) {
-        scribble_mac_table();
-    } else if (!strcmp(mode, "sigsys")) {
-        struct sysinfo si;
-        fprintf(stderr, "dpif-evil-worker: calling sysinfo\n");
-        sysinfo(&si);
-        die(5, "sysinfo did not kill", NULL);
+
+    /* Ingredients of the ops. */
+    struct flow f;
+    struct buf key, actions;
+    union ufid ufid;
+    memset(&f, 0, sizeof f);
+    f.in_port = 1;
+    f.dl_type = htons(0x0800);
+    f.nw_dst = htonl(0x0a000063);
+    buf_init(&key, 0);
+    buf_init(&actions, 0);
+    odp_key_from_flow(&key, &f, NULL);
+    odp_put_output(&actions, 2);
+    if (*evil_mode(argv[0])) {
+        run_mode(evil_mode(argv[0]), &key);
     }
 
     /* 1-3: the socket. */
@@ -350,18 +427,6 @@ main(int argc, char *argv[])
     ipc_frame_pack(IPC_REPORT_REQUEST, 3, &rr.base, &frame, &eb);
     send(conn.fd, frame.data, frame.size, 0);
 
-    /* Ingredients of the ops. */
-    struct flow f;
-    struct buf key, actions;
-    union ufid ufid;
-    memset(&f, 0, sizeof f);
-    f.in_port = 1;
-    f.dl_type = htons(0x0800);
-    f.nw_dst = htonl(0x0a000063);
-    buf_init(&key, 0);
-    buf_init(&actions, 0);
-    odp_key_from_flow(&key, &f, NULL);
-    odp_put_output(&actions, 2);
     ufid_from_key(key.data, key.size, NULL, 0, &ufid);
     Dpif__FlowPut put = DPIF__FLOW_PUT__INIT;
     put.key.data = key.data;
