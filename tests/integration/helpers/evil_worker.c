@@ -20,8 +20,9 @@
  * the test sees which step failed.  After step 9 it waits to be killed.
  * With a low malformed-limit in privd it is killed earlier, at the limit.
  *
- * Started under another name, "dpif-evil-worker-MODE" (the build makes one
- * binary per mode), it does MODE after the handshake instead:
+ * Built with EVIL_MODE defined (the build makes dpif-evil-worker-MODE for
+ * each), it does MODE after the handshake instead, whatever its file is
+ * named (a test may install it as dpif-handlerd):
  *
  *   clones    floods Executes of 8,192 empty CLONEs on 65,535-byte
  *             packets, 8 per batch, as fast as privd takes them, each
@@ -72,17 +73,10 @@ die(int status, const char *what, const struct errbuf *eb)
     exit(status);
 }
 
-/* The mode in the binary's name, or "" for the default sequence. */
-static const char *
-evil_mode(const char *argv0)
-{
-    static const char prefix[] = "dpif-evil-worker-";
-    const char *base = strrchr(argv0, '/');
-
-    base = base ? base + 1 : argv0;
-    return (!strncmp(base, prefix, sizeof prefix - 1)
-            ? base + sizeof prefix - 1 : "");
-}
+/* The mode this binary was built for, "" for the default sequence. */
+#ifndef EVIL_MODE
+#define EVIL_MODE ""
+#endif
 
 static void
 handshake(unsigned int id)
@@ -384,12 +378,10 @@ main(int argc, char *argv[])
     if (worker_parse_args(argc, argv, &role, &id, &eb)) {
         die(2, "args", &eb);
     }
-    char cwd[PATH_MAX];
-    if (!getcwd(cwd, sizeof cwd)) {
-        die(2, "getcwd", NULL);
-    }
+    /* The empty root is the directory the spawner started us in, as for
+     * the real workers ("." works where its path cannot be walked). */
     struct sandbox_config cfg = {
-        .user = DPIFD_WORKER_USER, .root_dir = cwd, .role = role,
+        .user = DPIFD_WORKER_USER, .root_dir = ".", .role = role,
         .expect_root = geteuid() == 0, .keep_fds = keep, .n_keep_fds = 1,
     };
     struct sandbox_report report;
@@ -411,8 +403,8 @@ main(int argc, char *argv[])
     buf_init(&actions, 0);
     odp_key_from_flow(&key, &f, NULL);
     odp_put_output(&actions, 2);
-    if (*evil_mode(argv[0])) {
-        run_mode(evil_mode(argv[0]), &key);
+    if (*EVIL_MODE) {
+        run_mode(EVIL_MODE, &key);
     }
 
     /* 1-3: the socket. */
