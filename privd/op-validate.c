@@ -36,6 +36,7 @@ COUNTER_DEFINE(op_rejected_flow_actions);
 COUNTER_DEFINE(op_rejected_batch_work);
 COUNTER_DEFINE(op_refused_work_budget);
 COUNTER_DEFINE(op_refused_flow_limit);
+COUNTER_DEFINE(op_refused_flow_bytes);
 COUNTER_DEFINE(op_executed);
 COUNTER_DEFINE(op_failed);
 
@@ -91,6 +92,8 @@ op_batch_clear(struct op_batch *b)
 {
     b->batch_id = 0;
     b->flow_limit = 0;
+    b->ledger = NULL;
+    b->owner = 0;
     b->error = 0;
     b->reason.msg[0] = '\0';
     b->n_ops = 0;
@@ -669,6 +672,8 @@ op_batch_check(struct op_batch *b, const struct op_context *ctx,
     op_batch_clear(b);
     b->batch_id = msg->batch_id;
     b->flow_limit = ctx->role == WORKER_ROLE_HANDLER ? ctx->flow_limit : 0;
+    b->ledger = ctx->ledger;
+    b->owner = ctx->worker_index;
     if (!msg->n_ops) {
         COUNTER_INC(op_rejected_batch_empty);
         b->error = errbuf_set(&b->reason, EINVAL, "batch has no ops");
@@ -740,6 +745,104 @@ op_batch_apply_flow_limit(struct op_batch *b, struct dpif *dpif)
     }
 }
 
+/* Key + mask + actions bytes of 'put'. */
+static uint64_t
+op_put_bytes(const struct dpif_flow_put *put)
+{
+    return (uint64_t) put->key_len + put->mask_len + put->actions_len;
+}
+
+/* What flow_ledger_reconcile() asks: does the datapath still have it? */
+struct op_exists_aux {
+    struct dpif *dpif;          /* The datapath. */
+    struct buf buffer;          /* Scratch for dpif_flow_get(). */
+};
+
+static bool
+op_flow_exists(const union ufid *ufid, void *aux_)
+{
+    struct op_exists_aux *aux = aux_;
+    struct dpif_flow flow;
+    struct dpif_flow_get get = {
+        .ufid = ufid, .buffer = &aux->buffer, .flow = &flow,
+    };
+
+    buf_clear(&aux->buffer);
+    return dpif_flow_get(aux->dpif, &get) != ENOENT;
+}
+
+/* Refuses the creates of 'b' that would exceed a byte budget of the
+ * ledger, reconciling it first when one would. */
+static void
+op_batch_apply_flow_bytes(struct op_batch *b, struct dpif *dpif)
+{
+    uint64_t pending = 0;
+    bool reconciled = false;
+
+    if (!b->ledger) {
+        return;
+    }
+    for (size_t i = 0; i < b->n_ops; i++) {
+        struct op_slot *slot = &b->slots[i];
+        if (slot->rejected || slot->limited
+            || slot->op.type != DPIF_OP_FLOW_PUT
+            || !(slot->op.flow_put.flags & DPIF_FP_CREATE)) {
+            continue;
+        }
+        uint64_t bytes = op_put_bytes(&slot->op.flow_put);
+        int error = flow_ledger_check(b->ledger, b->owner, bytes, pending,
+                                      &slot->reason);
+        if (error && !reconciled) {
+            struct op_exists_aux aux = { .dpif = dpif };
+            struct dpif_dp_stats stats;
+
+            reconciled = true;
+            buf_init(&aux.buffer, 0);
+            flow_ledger_reconcile(b->ledger,
+                                  (dpif_get_dp_stats(dpif, &stats)
+                                   ? 0 : stats.n_flows),
+                                  op_flow_exists, &aux);
+            buf_uninit(&aux.buffer);
+            error = flow_ledger_check(b->ledger, b->owner, bytes, pending,
+                                      &slot->reason);
+        }
+        if (error) {
+            slot->limited = true;
+            slot->error = error;
+            COUNTER_INC(op_refused_flow_bytes);
+        } else {
+            pending += bytes;
+        }
+    }
+}
+
+/* Enters what 'b' changed in the ledger. */
+static void
+op_batch_account_flows(const struct op_batch *b)
+{
+    if (!b->ledger) {
+        return;
+    }
+    for (size_t i = 0; i < b->n_ops; i++) {
+        const struct op_slot *slot = &b->slots[i];
+        if (slot->rejected || slot->limited || slot->error) {
+            continue;
+        }
+        if (slot->op.type == DPIF_OP_FLOW_PUT) {
+            const struct dpif_flow_put *put = &slot->op.flow_put;
+            if (put->flags & DPIF_FP_CREATE) {
+                flow_ledger_charge(b->ledger, &slot->ufid, b->owner,
+                                   op_put_bytes(put));
+            } else {
+                flow_ledger_resize(b->ledger, &slot->ufid,
+                                   op_put_bytes(put));
+            }
+        } else if (slot->op.type == DPIF_OP_FLOW_DEL) {
+            flow_ledger_release(b->ledger, &slot->ufid);
+        }
+    }
+}
+
 void
 op_batch_execute(struct op_batch *b, struct dpif *dpif)
 {
@@ -747,6 +850,7 @@ op_batch_execute(struct op_batch *b, struct dpif *dpif)
     size_t n = 0;
 
     op_batch_apply_flow_limit(b, dpif);
+    op_batch_apply_flow_bytes(b, dpif);
     for (size_t i = 0; i < b->n_ops; i++) {
         if (!b->slots[i].rejected && !b->slots[i].limited) {
             ops[n++] = &b->slots[i].op;
@@ -770,6 +874,7 @@ op_batch_execute(struct op_batch *b, struct dpif *dpif)
             COUNTER_INC(op_executed);
         }
     }
+    op_batch_account_flows(b);
 }
 
 static void

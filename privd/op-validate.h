@@ -95,6 +95,17 @@
  * from an estimate; this makes it hold exactly.  It is not misbehaviour
  * (no strike).
  *
+ * The byte budget: at execution too, a handler's FLOW_PUT create whose key
+ * + mask + actions bytes would take the datapath or the handler beyond its
+ * budget in the datapath's flow ledger (privd/flow-ledger.h) is not
+ * executed and gets ENOSPC ("flow byte budget ... reached", counter
+ * op_refused_flow_bytes), after a reconciliation removed the entries of
+ * flows that are gone.  Not misbehaviour either: translation's flows are
+ * as big as the rules make them.  Successful creates are entered in the
+ * ledger, revalidators' modifies resize their entries (not refused: they
+ * reinstall what translation produced, within the per-flow caps) and
+ * their deletes release them.
+ *
  * Before the ops, the batch: 1..batch_size ops (batch_size the configured
  * value, itself at most IPC_MAX_BATCH = 64).  A batch that fails this is
  * refused as a whole: one result carrying the error (as worker.proto says).
@@ -127,7 +138,8 @@
  * op_rejected_packet, op_rejected_copies, op_rejected_outputs,
  * op_rejected_flow_actions, op_rejected_batch_work,
  * op_refused_work_budget, op_refused_flow_limit (a handler's create beyond
- * the flow limit, ENOSPC: refused, not a strike); and op_executed,
+ * the flow limit, ENOSPC: refused, not a strike), op_refused_flow_bytes
+ * (the same at the byte budget); and op_executed,
  * op_failed for what the datapath did.
  *
  * Typical use (privd's supervisor)
@@ -160,6 +172,7 @@
 #include "common/util.h"
 #include "common/worker.h"
 #include "privd/dpif.h"
+#include "privd/flow-ledger.h"
 #include "proto/worker.pb-c.h"
 
 /* Deepest nesting of SAMPLE, CLONE and USERSPACE contents an op may use:
@@ -235,6 +248,8 @@ struct op_context {
                                  * 0 for no limit. */
     struct op_work_budget *work; /* The worker's Execute budget, or NULL
                                   * for none (tests, fuzzers). */
+    struct flow_ledger *ledger; /* The datapath's flow ledger, or NULL for
+                                 * no byte budget. */
 };
 
 /* One op of a batch, after validation. */
@@ -244,8 +259,9 @@ struct op_slot {
     bool rejected;              /* True if refused by validation (never
                                  * reached the datapath). */
     bool limited;               /* True if a valid create was refused at
-                                 * the flow limit (never reached the
-                                 * datapath; not misbehaviour). */
+                                 * the flow limit or byte budget (never
+                                 * reached the datapath; not
+                                 * misbehaviour). */
     struct errbuf reason;       /* Why, when 'error' is nonzero. */
     bool want_stats;            /* Return 'stats' in the result. */
     uint64_t work;              /* Execute: its estimated work (see "Work
@@ -267,6 +283,9 @@ struct op_batch {
                                  * whole (then 'n_ops' is 0). */
     struct errbuf reason;       /* Why, when 'error' is nonzero. */
     uint64_t flow_limit;        /* From the op_context. */
+    struct flow_ledger *ledger; /* From the op_context. */
+    unsigned int owner;         /* The worker's index: the ledger owner of
+                                 * what it creates. */
     size_t n_ops;               /* Slots in use. */
     uint64_t work;              /* Execute work of the batch so far. */
     size_t n_rejected;          /* Ops (or the whole batch: 1) refused by

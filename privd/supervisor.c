@@ -34,6 +34,7 @@
 #include "privd/dpif-netlink.h"
 #include "privd/dpif.h"
 #include "privd/dump-pump.h"
+#include "privd/flow-ledger.h"
 #include "privd/op-validate.h"
 #include "privd/privd.h"
 #include "privd/spawner.h"
@@ -141,6 +142,7 @@ struct sup_dp {
     int mac_table_fd;           /* MAC table memfd (borrowed), or -1. */
     uint64_t mac_table_size;    /* Its size. */
     Dpif__PolicyUpdate *policy; /* Latest policy update (owned), or NULL. */
+    struct flow_ledger *ledger; /* Bytes of worker-created flows, owned. */
 };
 
 /* A process of a removed datapath's worker, from supervisor_remove_dp()
@@ -1017,6 +1019,7 @@ sup_handle_op_batch(struct sup_worker *w, const struct ipc_msg *m)
         .batch_size = sup->privd->cfg.batch_size,
         .flow_limit = status_page_get(w->dp->status)->flow_limit,
         .work = &w->work,
+        .ledger = w->dp->ledger,
     };
     Dpif__OpResults results;
     struct errbuf eb = { "" };
@@ -1513,6 +1516,11 @@ supervisor_add_dp(struct supervisor *sup, struct privd_dp *pdp)
     }
     d->pump = dump_pump_create(sup, pdp, d->status, sup->n_revalidators,
                                cfg->flow_limit, cfg->max_idle_ms);
+    uint64_t dp_budget, worker_budget;
+    flow_ledger_budgets(cfg->flow_limit, sup->n_handlers, &dp_budget,
+                        &worker_budget);
+    d->ledger = flow_ledger_create(dp_budget, worker_budget,
+                                   sup->n_handlers);
     sup->dps = xrealloc(sup->dps, (sup->n_dps + 1) * sizeof *sup->dps);
     sup->dps[sup->n_dps++] = d;
     sup->next_slot = (slot + 1) % CONFIG_MAX_DATAPATHS;
@@ -1542,6 +1550,7 @@ sup_dp_destroy(struct supervisor *sup, struct sup_dp *d, const char *reason)
     free(d->handlers);
     free(d->revalidators);
     dump_pump_destroy(d->pump);
+    flow_ledger_destroy(d->ledger);
     status_page_destroy(d->status);
     if (d->policy) {
         dpif__policy_update__free_unpacked(d->policy, NULL);

@@ -49,7 +49,10 @@
  *              results cannot be delivered (ring full) no further batch of
  *              that worker is taken: backpressure, never unbounded queues.
  *              Each flow a handler created is announced (FlowAnnouncement)
- *              to the revalidator owning ufid_shard(ufid, M).
+ *              to the revalidator owning ufid_shard(ufid, M).  Each worker
+ *              has an Execute work budget and each datapath a flow ledger
+ *              (privd/flow-ledger.h: byte budgets for the flows workers
+ *              create, from the flow limit at supervisor_add_dp()).
  *
  *   upcalls    Userspace datapaths: upcalls of handler channel i
  *              (dpif_recv()) are batched into UpcallBatches for handler i.

@@ -26,6 +26,10 @@
  *   - flow_fanout_refused: dpif-evil-worker-fanout's flow with 4,096
  *     outputs and its flow with too many action bytes are refused, its
  *     valid flow installed;
+ *   - flow_bytes_are_bounded: dpif-evil-worker-bigflows creates 2 KiB
+ *     flows without end; the datapath's byte budget (flow limit 1000 x
+ *     1 KiB) refuses them with ENOSPC, without strikes; after a flush it
+ *     accepts them again;
  *   - invented_counters_are_namespaced: dpif-evil-worker-counters reports
  *     privd's counter names with huge values: they show as
  *     "handler/NAME", privd's own are untouched, a report of 300 is
@@ -51,6 +55,7 @@
 #include "common/sandbox.h"
 #include "common/timeval.h"
 #include "privd/dpif.h"
+#include "privd/flow-ledger.h"
 #include "privd/privd.h"
 #include "privd/spawner.h"
 #include "privd/supervisor.h"
@@ -63,9 +68,11 @@ struct fixture {
     struct supervisor *sup;     /* Owned. */
 };
 
+/* fixture_start() with flow limit 'flow_limit' (0: the default). */
 static void
-fixture_start(struct fixture *fx, const char *dp_name,
-              const char *handler_path, unsigned int malformed_limit)
+fixture_start_limit(struct fixture *fx, const char *dp_name,
+                    const char *handler_path, unsigned int malformed_limit,
+                    uint32_t flow_limit)
 {
     struct spawner_config scfg = {
         .handler_path = handler_path,
@@ -80,6 +87,9 @@ fixture_start(struct fixture *fx, const char *dp_name,
     fx->privd.cfg.n_handlers = 1;
     fx->privd.cfg.n_revalidators = 1;
     fx->privd.cfg.malformed_limit = malformed_limit;
+    if (flow_limit) {
+        fx->privd.cfg.flow_limit = flow_limit;
+    }
     assert_int_equal(dpif_create_and_open(dp_name, "dummy", &fx->dp.dpif), 0);
     for (int i = 1; i <= 2; i++) {
         char name[16];
@@ -95,6 +105,13 @@ fixture_start(struct fixture *fx, const char *dp_name,
         fail_msg("spawner_start: %s", eb.msg);
     }
     assert_int_equal(supervisor_create(&fx->privd, &fx->sup), 0);
+}
+
+static void
+fixture_start(struct fixture *fx, const char *dp_name,
+              const char *handler_path, unsigned int malformed_limit)
+{
+    fixture_start_limit(fx, dp_name, handler_path, malformed_limit, 0);
 }
 
 static void
@@ -537,6 +554,41 @@ flow_fanout_refused(void **state)
     fixture_stop(&fx);
 }
 
+static void
+flow_bytes_are_bounded(void **state)
+{
+    struct fixture fx;
+    uint64_t refused = counter_get("op_refused_flow_bytes");
+    uint64_t malformed = counter_get("supervisor_malformed");
+    uint64_t dp_budget, worker_budget;
+    /* A bigflows flow: more than 2000 bytes of actions, and its key. */
+    const uint64_t min_flow_bytes = 2000;
+
+    (void) state;
+    flow_ledger_budgets(1000, 1, &dp_budget, &worker_budget);
+    fixture_start_limit(&fx, "wpdp10", TEST_EVIL_WORKER "-bigflows", 10,
+                        1000);
+    uint64_t most = 0;
+    long long deadline = time_msec() + 15000;
+    while (counter_get("op_refused_flow_bytes") < refused + 64
+           && time_msec() < deadline) {
+        fixture_step(&fx);
+        most = MAX(most, n_flows(&fx));
+    }
+    fprintf(stderr, "bigflows: at most %"PRIu64" flows (budget %"PRIu64
+            " bytes), %"PRIu64" creates refused\n", most, dp_budget,
+            counter_get("op_refused_flow_bytes") - refused);
+    assert_true(counter_get("op_refused_flow_bytes") >= refused + 64);
+    assert_true(most > 0 && most <= dp_budget / min_flow_bytes);
+    assert_int_equal(counter_get("supervisor_malformed"), malformed);
+
+    /* Flushed flows are found gone and their bytes given back. */
+    assert_int_equal(dpif_flow_flush(fx.dp.dpif), 0);
+    assert_true(STEP_UNTIL(&fx, 5000, n_flows(&fx) >= most / 2));
+    assert_string_equal(snap(&fx, "handler").reason, "");
+    fixture_stop(&fx);
+}
+
 /* Fails if a worker's counter reaches 'cb' under a bare name. */
 static void
 counter_namespaced_cb(const char *name, uint64_t value, void *aux)
@@ -588,6 +640,7 @@ main(void)
         cmocka_unit_test(workers_exit_when_privd_dies),
         cmocka_unit_test(execute_flood_is_bounded),
         cmocka_unit_test(flow_fanout_refused),
+        cmocka_unit_test(flow_bytes_are_bounded),
         cmocka_unit_test(invented_counters_are_namespaced),
     };
     signal(SIGPIPE, SIG_IGN);

@@ -21,6 +21,7 @@
 #include "common/odp-key.h"
 #include "common/ufid.h"
 #include "privd/dpif.h"
+#include "privd/flow-ledger.h"
 #include "privd/op-validate.h"
 
 #define DP_NAME "opv0"
@@ -916,6 +917,81 @@ worker_work_budget(void **state)
     free(packet);
 }
 
+/* Makes fx->put a create of the flow to 10.0.0.(100 + i) with 'key'. */
+static Dpif__Op *
+put_nth(struct fixture *fx, struct buf *key, uint32_t i)
+{
+    struct flow f;
+
+    make_flow(&f, 1);
+    f.nw_dst = htonl(0x0a000064 + i);
+    buf_clear(key);
+    assert_int_equal(odp_key_from_flow(key, &f, NULL), 0);
+    ufid_from_key(key->data, key->size, NULL, 0, &fx->ufid);
+    put_op(fx, true, false);
+    fx->put.key = bin(key->data, key->size);
+    return &fx->op;
+}
+
+static void
+flow_byte_budget(void **state)
+{
+    struct fixture *fx = *state;
+    struct buf key;
+    uint64_t refused = counter_get("op_refused_flow_bytes");
+
+    buf_init(&key, 0);
+    put_nth(fx, &key, 0);
+    uint64_t per_flow = fx->put.key.len + fx->put.actions.len;
+    struct flow_ledger *ledger = flow_ledger_create(3 * per_flow,
+                                                    2 * per_flow, 2);
+    struct op_context ctx = fx->handler;
+    ctx.ledger = ledger;
+
+    /* Handler 0 gets two flows' worth, the datapath three. */
+    for (uint32_t i = 0; i < 2; i++) {
+        put_nth(fx, &key, i);
+        assert_int_equal(run_one(fx, &ctx)->error, 0);
+    }
+    put_nth(fx, &key, 2);
+    const Dpif__OpResult *r = run_one(fx, &ctx);
+    assert_int_equal(r->error, ENOSPC);
+    assert_non_null(strstr(r->reason, "flow byte budget"));
+    assert_false(fx->batch->slots[0].rejected);   /* Not misbehaviour. */
+    assert_int_equal(fx->batch->n_rejected, 0);
+    assert_int_equal(counter_get("op_refused_flow_bytes"), refused + 1);
+    struct op_context other = ctx;
+    other.worker_index = 1;
+    assert_int_equal(run_one(fx, &other)->error, 0);
+    put_nth(fx, &key, 3);
+    r = run_one(fx, &other);
+    assert_int_equal(r->error, ENOSPC);
+    assert_non_null(strstr(r->reason, "of the datapath"));
+    assert_int_equal(n_flows(fx), 3);
+    assert_int_equal(flow_ledger_bytes(ledger), 3 * per_flow);
+
+    /* A revalidator's delete releases its flow's bytes. */
+    put_nth(fx, &key, 0);
+    struct op_context reval = fx->reval;
+    reval.ledger = ledger;
+    reval.worker_index = ufid_shard(&fx->ufid, 2);
+    del_op(fx);
+    assert_int_equal(run_one(fx, &reval)->error, 0);
+    assert_int_equal(flow_ledger_bytes(ledger), 2 * per_flow);
+
+    /* Flows that vanish behind the ledger's back (a flush) are found by
+     * the reconciliation the next refusal would need. */
+    assert_int_equal(dpif_flow_flush(fx->dpif), 0);
+    for (uint32_t i = 10; i < 12; i++) {
+        put_nth(fx, &key, i);
+        assert_int_equal(run_one(fx, &ctx)->error, 0);
+    }
+    assert_int_equal(flow_ledger_bytes(ledger), 2 * per_flow);
+    assert_int_equal(n_flows(fx), 2);
+    flow_ledger_destroy(ledger);
+    buf_uninit(&key);
+}
+
 #define T(NAME) cmocka_unit_test_setup_teardown(NAME, setup, teardown)
 
 int
@@ -951,6 +1027,7 @@ main(void)
         T(flow_action_bytes_capped),
         T(batch_work_capped),
         T(worker_work_budget),
+        T(flow_byte_budget),
         T(created_flows_are_listed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

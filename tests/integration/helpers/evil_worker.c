@@ -33,6 +33,9 @@
  *   fanout    puts a flow with 4,096 outputs (E2BIG), one with more action
  *             bytes than a flow may have (EMSGSIZE), then one valid flow
  *             (0), and waits;
+ *   bigflows  creates flows as big as a flow may be (2 KiB of actions),
+ *             32 per batch, a new destination each, every 20 ms, forever
+ *             (ENOSPC results expected once the byte budget is spent);
  *   counters  answers every ReportRequest with invented counters named like
  *             privd's ("op_executed", "supervisor_worker_killed" = 10^12),
  *             every third with 300 of them (too many); forever.
@@ -273,6 +276,58 @@ fanout_put(int step, const struct buf *key, const struct buf *actions,
     expect_result(step, error, reason);
 }
 
+/* Creates big flows forever (mode bigflows). */
+NO_RETURN static void
+big_flows(void)
+{
+    static Dpif__FlowPut puts[32];
+    static Dpif__Op ops[32];
+    static Dpif__Op *ptrs[32];
+    static union ufid ufids[32];
+    struct buf keys[32], actions, rec;
+    struct errbuf eb = { "" };
+
+    buf_init(&actions, 0);
+    buf_init(&rec, 0);
+    while (actions.size < 2000) {
+        odp_put_push_vlan(&actions, htons(0x8100), htons(0x1000 | 7));
+        odp_put_pop_vlan(&actions);
+    }
+    odp_put_output(&actions, 2);
+    for (size_t i = 0; i < 32; i++) {
+        buf_init(&keys[i], 0);
+    }
+    for (uint32_t n = 0;; n++) {
+        for (size_t i = 0; i < 32; i++) {
+            struct flow f;
+            memset(&f, 0, sizeof f);
+            f.in_port = 1;
+            f.dl_type = htons(0x0800);
+            f.nw_dst = htonl(0x0b000000 + n * 32 + (uint32_t) i);
+            buf_clear(&keys[i]);
+            odp_key_from_flow(&keys[i], &f, NULL);
+            ufid_from_key(keys[i].data, keys[i].size, NULL, 0, &ufids[i]);
+            dpif__flow_put__init(&puts[i]);
+            puts[i].key.data = keys[i].data;
+            puts[i].key.len = keys[i].size;
+            puts[i].actions.data = actions.data;
+            puts[i].actions.len = actions.size;
+            puts[i].ufid.data = (uint8_t *) &ufids[i];
+            puts[i].ufid.len = sizeof ufids[i];
+            puts[i].has_create = puts[i].create = true;
+            dpif__op__init(&ops[i]);
+            ops[i].op_case = DPIF__OP__OP_FLOW_PUT;
+            ops[i].flow_put = &puts[i];
+            ptrs[i] = &ops[i];
+        }
+        push_batch(ptrs, 32);
+        poll(NULL, 0, 20);
+        while (!shm_ring_pop(results_ring, &rec, &eb)) {
+            buf_clear(&rec);
+        }
+    }
+}
+
 /* Answers ReportRequests with invented counters, forever. */
 NO_RETURN static void
 invent_counters(void)
@@ -361,6 +416,8 @@ run_mode(const char *mode, const struct buf *key)
         for (;;) {
             poll(NULL, 0, 1000);
         }
+    } else if (!strcmp(mode, "bigflows")) {
+        big_flows();
     } else if (!strcmp(mode, "counters")) {
         invent_counters();
     }
