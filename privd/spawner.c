@@ -31,7 +31,7 @@ COUNTER_DEFINE(spawner_bad_event);
                       | SANDBOX_CAP(CAP_SETPCAP) | SANDBOX_CAP(CAP_KILL))
 
 /* Most fds the spawner accepts in one message before calling it malformed;
- * only exactly one is valid. */
+ * a SPAWN has one or two. */
 #define SPAWNER_MAX_FDS 8
 
 /* How long spawner_request() waits for the reply. */
@@ -55,6 +55,10 @@ struct spawner_state {
     unsigned int max_worker_id; /* From spawner_config. */
     char handler_path[PATH_MAX];    /* Resolved at spawner_start(). */
     char revalidator_path[PATH_MAX];    /* Resolved at spawner_start(). */
+    int handler_fd;             /* 'handler_path', opened and checked at
+                                 * spawner_start(): what every handler
+                                 * execs (close-on-exec). */
+    int revalidator_fd;         /* Likewise for 'revalidator_path'. */
     char *env[4];               /* Workers' environment, NULL-terminated:
                                  * empty, or the sanitizer options. */
     pid_t *children;            /* Live (not yet reaped) workers. */
@@ -62,8 +66,9 @@ struct spawner_state {
     size_t allocated;           /* Capacity of 'children'. */
     void (*at_exit)(void *);    /* From spawner_config. */
     void *at_exit_aux;          /* From spawner_config. */
-    int keep[SANDBOX_MAX_KEEP_FDS]; /* The socket, then spawner_config's
-                                     * keep_fds. */
+    int keep[SANDBOX_MAX_KEEP_FDS]; /* The socket, spawner_config's
+                                     * keep_fds, then the two binaries'
+                                     * fds. */
     size_t n_keep;              /* Entries in 'keep'. */
 };
 
@@ -77,9 +82,12 @@ spawner_exit(const struct spawner_state *st, int status)
     _exit(status);
 }
 
-/* Checks that 'path' is a binary the spawner may run. */
+/* Opens 'path' and checks that it is a binary the spawner may run; stores
+ * the open (close-on-exec) file in '*fdp'.  The checks are on the open
+ * file, which is what the spawner execs from then on: renaming another
+ * file over 'path' later changes nothing. */
 static int
-spawner_check_binary(const char *path, struct errbuf *eb)
+spawner_open_binary(const char *path, int *fdp, struct errbuf *eb)
 {
     struct stat st;
 
@@ -90,21 +98,31 @@ spawner_check_binary(const char *path, struct errbuf *eb)
     if (strlen(path) >= PATH_MAX) {
         return errbuf_set(eb, ENAMETOOLONG, "worker binary path too long");
     }
-    if (stat(path, &st)) {
-        return errbuf_set(eb, errno, "worker binary %s: %s", path,
-                          strerror(errno));
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st)) {
+        int error = errno;
+        if (fd >= 0) {
+            close(fd);
+        }
+        return errbuf_set(eb, error, "worker binary %s: %s", path,
+                          strerror(error));
     }
+    int error = 0;
     if (!S_ISREG(st.st_mode) || !(st.st_mode & 0111)) {
-        return errbuf_set(eb, EACCES, "worker binary %s is not an "
-                          "executable file", path);
+        error = errbuf_set(eb, EACCES, "worker binary %s is not an "
+                           "executable file", path);
+    } else if (geteuid() == 0
+               && (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))) {
+        error = errbuf_set(eb, EPERM, "worker binary %s must be owned by "
+                           "root and not writable by group or others (uid "
+                           "%u, mode %04o)", path, (unsigned int) st.st_uid,
+                           (unsigned int) (st.st_mode & 07777));
     }
-    if (geteuid() == 0
-        && (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))) {
-        return errbuf_set(eb, EPERM, "worker binary %s must be owned by "
-                          "root and not writable by group or others (uid "
-                          "%u, mode %04o)", path, (unsigned int) st.st_uid,
-                          (unsigned int) (st.st_mode & 07777));
+    if (error) {
+        close(fd);
+        return error;
     }
+    *fdp = fd;
     return 0;
 }
 
@@ -168,8 +186,8 @@ spawner_send_event(const struct spawner_state *st,
 /* The spawner's child: becomes the worker.  Reports a failure before or at
  * exec through 'errfd'. */
 NO_RETURN static void
-spawner_exec_child(const struct spawner_state *st, int fd, int errfd,
-                   const char *path, char *argv[])
+spawner_exec_child(const struct spawner_state *st, int fd, int log_fd,
+                   int errfd, int exec_fd, char *argv[])
 {
     sigset_t empty;
     int error = 0;
@@ -189,7 +207,17 @@ spawner_exec_child(const struct spawner_state *st, int fd, int errfd,
     if (errfd < 0) {
         _exit(126);
     }
-    if (dup2(st->devnull, STDIN_FILENO) < 0) {
+    /* The binary's fd, likewise. */
+    exec_fd = fcntl(exec_fd, F_DUPFD_CLOEXEC, DPIF_WORKER_CONTROL_FD + 1);
+    if (exec_fd < 0) {
+        error = errno;
+    }
+    if (error) {
+        /* Reported below. */
+    } else if (dup2(st->devnull, STDIN_FILENO) < 0) {
+        error = errno;
+    } else if (log_fd >= 0 && (dup2(log_fd, STDOUT_FILENO) < 0
+                               || dup2(log_fd, STDERR_FILENO) < 0)) {
         error = errno;
     } else if (fd == DPIF_WORKER_CONTROL_FD) {
         if (fcntl(fd, F_SETFD, 0)) {
@@ -210,7 +238,10 @@ spawner_exec_child(const struct spawner_state *st, int fd, int errfd,
         error = errno;
     }
     if (!error) {
-        execve(path, argv, st->env);
+        /* The file checked at spawner_start(), not whatever has its name
+         * now.  Close-on-exec: the worker does not inherit it (which a
+         * script would need: workers are ELF binaries). */
+        fexecve(exec_fd, argv, st->env);
         error = errno;
     }
     ssize_t ignored = write(errfd, &error, sizeof error);
@@ -233,10 +264,12 @@ spawner_find_child(const struct spawner_state *st, pid_t pid)
 /* Starts worker 'id' of 'role' on control socket 'fd'. */
 static int
 spawner_spawn(struct spawner_state *st, enum worker_role role,
-              unsigned int id, int fd, pid_t *pidp)
+              unsigned int id, int fd, int log_fd, pid_t *pidp)
 {
     const char *path = (role == WORKER_ROLE_HANDLER ? st->handler_path
                         : st->revalidator_path);
+    int exec_fd = (role == WORKER_ROLE_HANDLER ? st->handler_fd
+                   : st->revalidator_fd);
     const char *slash = strrchr(path, '/');
     char id_s[16];
     char *argv[] = {
@@ -258,7 +291,7 @@ spawner_spawn(struct spawner_state *st, enum worker_role role,
     }
     if (!pid) {
         close(errpipe[0]);
-        spawner_exec_child(st, fd, errpipe[1], path, argv);
+        spawner_exec_child(st, fd, log_fd, errpipe[1], exec_fd, argv);
     }
     close(errpipe[1]);
 
@@ -322,8 +355,8 @@ spawner_check_request(const struct spawner_state *st,
     if (req->pid) {
         return errbuf_set(eb, EINVAL, "spawn request with a pid");
     }
-    if (n_fds != 1) {
-        return errbuf_set(eb, EBADF, "%zu fds (expected exactly one)",
+    if (n_fds != 1 && n_fds != 2) {
+        return errbuf_set(eb, EBADF, "%zu fds (expected one or two)",
                           n_fds);
     }
     int type, domain;
@@ -334,6 +367,13 @@ spawner_check_request(const struct spawner_state *st,
         || type != SOCK_SEQPACKET || domain != AF_UNIX) {
         return errbuf_set(eb, EBADF, "fd is not an AF_UNIX SOCK_SEQPACKET "
                           "socket");
+    }
+    struct stat st_log;
+    if (n_fds == 2
+        && (fstat(fds[1], &st_log) || !S_ISFIFO(st_log.st_mode)
+            || (fcntl(fds[1], F_GETFL) & O_ACCMODE) != O_WRONLY)) {
+        return errbuf_set(eb, EBADF, "second fd is not the write end of a "
+                          "pipe");
     }
     return 0;
 }
@@ -405,7 +445,8 @@ spawner_serve(struct spawner_state *st)
         }
     } else {
         pid_t pid = 0;
-        error = spawner_spawn(st, req.role, req.id, fds[0], &pid);
+        error = spawner_spawn(st, req.role, req.id, fds[0],
+                              n_fds == 2 ? fds[1] : -1, &pid);
         if (error) {
             LOG_WARN_RL(&rl, "starting %s %u failed: %s",
                         worker_role_to_string(req.role), req.id,
@@ -601,29 +642,39 @@ spawner_start(const struct spawner_config *cfg, struct spawner **spawnerp,
         return errbuf_set(eb, EINVAL, "max worker id %u not in [1, %d]",
                           cfg->max_worker_id, DPIF_WORKER_MAX_ID);
     }
-    if (cfg->n_keep_fds >= SANDBOX_MAX_KEEP_FDS) {
+    /* The socket, the caller's fds and the two binaries. */
+    if (cfg->n_keep_fds + 3 > SANDBOX_MAX_KEEP_FDS) {
         return errbuf_set(eb, EINVAL, "%zu fds to keep (max %d)",
-                          cfg->n_keep_fds, SANDBOX_MAX_KEEP_FDS - 1);
+                          cfg->n_keep_fds, SANDBOX_MAX_KEEP_FDS - 3);
     }
-    int error = spawner_check_binary(cfg->handler_path, eb);
-    if (!error) {
-        error = spawner_check_binary(cfg->revalidator_path, eb);
-    }
+    int handler_fd, revalidator_fd;
+    int error = spawner_open_binary(cfg->handler_path, &handler_fd, eb);
     if (error) {
+        return error;
+    }
+    error = spawner_open_binary(cfg->revalidator_path, &revalidator_fd, eb);
+    if (error) {
+        close(handler_fd);
         return error;
     }
 
     int sv[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
-        return errbuf_set(eb, errno, "socketpair: %s", strerror(errno));
-    }
     pid_t parent = getpid();
-    pid_t pid = fork();
+    pid_t pid = -1;
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
+        error = errbuf_set(eb, errno, "socketpair: %s", strerror(errno));
+    } else {
+        pid = fork();
+        if (pid < 0) {
+            error = errbuf_set(eb, errno, "fork: %s", strerror(errno));
+            close(sv[0]);
+            close(sv[1]);
+        }
+    }
     if (pid < 0) {
-        error = errno;
-        close(sv[0]);
-        close(sv[1]);
-        return errbuf_set(eb, error, "fork: %s", strerror(error));
+        close(handler_fd);
+        close(revalidator_fd);
+        return error;
     }
     if (!pid) {
         static struct spawner_state st;
@@ -635,6 +686,10 @@ spawner_start(const struct spawner_config *cfg, struct spawner **spawnerp,
         }
         st.at_exit = cfg->at_exit;
         st.at_exit_aux = cfg->at_exit_aux;
+        st.handler_fd = handler_fd;
+        st.revalidator_fd = revalidator_fd;
+        st.keep[st.n_keep++] = handler_fd;
+        st.keep[st.n_keep++] = revalidator_fd;
         st.max_worker_id = cfg->max_worker_id;
         snprintf(st.handler_path, sizeof st.handler_path, "%s",
                  cfg->handler_path);
@@ -643,6 +698,8 @@ spawner_start(const struct spawner_config *cfg, struct spawner **spawnerp,
         spawner_main(&st, parent);
     }
     close(sv[1]);
+    close(handler_fd);
+    close(revalidator_fd);
 
     struct spawner *s = xzalloc(sizeof *s);
     s->fd = sv[0];
@@ -743,7 +800,7 @@ spawner_transact(struct spawner *s, const struct msghdr *msg,
 
 int
 spawner_request(struct spawner *s, enum worker_role role, unsigned int id,
-                int fd, pid_t *pidp, struct errbuf *eb)
+                int fd, int log_fd, pid_t *pidp, struct errbuf *eb)
 {
     if (!worker_role_is_valid(role) || fd < 0) {
         return errbuf_set(eb, EINVAL, "bad spawn request (role %d, fd %d)",
@@ -754,19 +811,22 @@ spawner_request(struct spawner *s, enum worker_role role, unsigned int id,
         .role = role, .id = id,
     };
     union {
-        char buf[CMSG_SPACE(sizeof(int))];
+        char buf[CMSG_SPACE(2 * sizeof(int))];
         struct cmsghdr align;
     } cmsgbuf;
+    const int fds[2] = { fd, log_fd };
+    size_t n_fds = log_fd >= 0 ? 2 : 1;
     struct iovec iov = { .iov_base = &req, .iov_len = sizeof req };
     struct msghdr msg = {
         .msg_iov = &iov, .msg_iovlen = 1,
-        .msg_control = cmsgbuf.buf, .msg_controllen = sizeof cmsgbuf.buf,
+        .msg_control = cmsgbuf.buf,
+        .msg_controllen = CMSG_SPACE(n_fds * sizeof(int)),
     };
     struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    c->cmsg_len = CMSG_LEN(n_fds * sizeof(int));
+    memcpy(CMSG_DATA(c), fds, n_fds * sizeof(int));
 
     struct spawner_event ev;
     int error = spawner_transact(s, &msg, &ev, eb);

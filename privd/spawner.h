@@ -9,14 +9,17 @@
  *
  *     privd                               spawner (uid 0, 4 capabilities)
  *       socketpair(SEQPACKET) ctl_p/ctl_w
+ *       pipe log_r/log_w
  *       SPAWN {role, id} + ctl_w -------->  validate size, magic, type,
- *                                           role, id range, exactly one fd,
- *                                           fd is an AF_UNIX SEQPACKET
- *                                           socket
+ *             [+ log_w]                     role, id range, one or two
+ *                                           fds: an AF_UNIX SEQPACKET
+ *                                           socket [and a pipe's write
+ *                                           end]
  *                                           fork; child: ctl_w on fd 3,
- *                                           /dev/null on 0, empty env,
- *                                           execve(fixed path, "--role R
- *                                           --id N")
+ *                                           /dev/null on 0, log_w on 1
+ *                                           and 2, empty env,
+ *                                           fexecve(binary opened at
+ *                                           start, "--role R --id N")
  *       <------------ REPLY {pid | errno}   (exec failure reported through a
  *                                           close-on-exec pipe)
  *       ...
@@ -86,9 +89,23 @@
  * and the receiver checks the exact size.  Exposed here for the tests,
  * which send malformed requests on purpose.
  *
+ * Worker binaries: spawner_start() opens both (close-on-exec), checks the
+ * open files (regular, executable, and when root owned by root and not
+ * writable by group or others) and the spawner execs from those fds ever
+ * after (fexecve()), so a file renamed over a worker's path later is never
+ * run; the workers do not inherit the fds.  (A script would need its fd
+ * across exec: workers are ELF binaries.)
+ *
+ * Workers' stdout and stderr: when privd passes a pipe's write end with
+ * the SPAWN, the worker gets it as fd 1 and 2, and privd reads the other
+ * end (privd/worker-log.h: every line prefixed with the worker's role, id
+ * and pid, escaped, cut and rate-limited), so that a worker cannot write
+ * lines that look like privd's in privd's log.  Without one the worker
+ * shares the spawner's.
+ *
  * Trust: the spawner trusts nothing in a request (privd parses worker
  * input and may be compromised) and only ever starts the two binaries
- * resolved at spawner_start().  privd checks the spawner's messages for
+ * opened at spawner_start().  privd checks the spawner's messages for
  * size and type too.  The socket is private to the two processes (a
  * close-on-exec socketpair), so requests come from privd alone.
  *
@@ -119,8 +136,9 @@ enum spawner_msg_type {
     SPAWNER_MSG_KILL = 4,       /* privd -> spawner, no fds. */
 };
 
-/* privd -> spawner, exactly this size.  SPAWN carries exactly one fd
- * (SCM_RIGHTS): the worker's end of its control socketpair.  KILL carries
+/* privd -> spawner, exactly this size.  SPAWN carries one or two fds
+ * (SCM_RIGHTS): the worker's end of its control socketpair, then optionally
+ * the write end of the pipe for its stdout and stderr.  KILL carries
  * none. */
 struct spawner_request {
     uint32_t magic;             /* SPAWNER_MAGIC. */
@@ -158,7 +176,8 @@ struct spawner_config {
     void *at_exit_aux;          /* Passed to 'at_exit'. */
     const int *keep_fds;        /* fds the spawner keeps open for
                                  * 'at_exit' (close-on-exec: workers never
-                                 * get them); 'n_keep_fds' of them. */
+                                 * get them); 'n_keep_fds' of them, at
+                                 * most SANDBOX_MAX_KEEP_FDS - 3. */
     size_t n_keep_fds;
 };
 
@@ -177,19 +196,22 @@ int spawner_find_worker(const char *name, const char *build_subdir,
                         char path[PATH_MAX], struct errbuf *eb);
 
 /* Checks the configuration (absolute paths of executable regular files;
- * when root, owned by root and not writable by group or others), forks the
- * spawner and returns a handle to it in '*spawnerp'.  Call before
+ * when root, owned by root and not writable by group or others), opens the
+ * binaries that the spawner will exec from, forks the spawner and returns
+ * a handle to it in '*spawnerp'.  Call before
  * privdrop_apply(), while root if dpifd runs as root. */
 int spawner_start(const struct spawner_config *, struct spawner **spawnerp,
                   struct errbuf *eb) WARN_UNUSED;
 
 /* Asks the spawner to start worker 'id' of 'role' with 'fd' (the worker's
- * end of its control socketpair, which stays open in the caller: close it
- * after the call).  Waits for the reply (at most 5 s) and stores the
- * worker's pid in '*pidp'.  Returns 0 or a positive errno: the spawner's
- * (EINVAL, ERANGE, ENOENT, ...) or EPIPE if the spawner is gone. */
+ * end of its control socketpair) and 'log_fd' (the write end of a pipe
+ * for its stdout and stderr, or -1 to share the spawner's); both stay open
+ * in the caller: close them after the call.  Waits for the reply (at most
+ * 5 s) and stores the worker's pid in '*pidp'.  Returns 0 or a positive
+ * errno: the spawner's (EINVAL, ERANGE, EBADF, ...) or EPIPE if the
+ * spawner is gone. */
 int spawner_request(struct spawner *, enum worker_role role, unsigned int id,
-                    int fd, pid_t *pidp, struct errbuf *eb);
+                    int fd, int log_fd, pid_t *pidp, struct errbuf *eb);
 
 /* Asks the spawner to SIGKILL worker 'pid' (which must be a live worker it
  * started).  The exit is reported later like any other.  Returns 0 or a

@@ -39,6 +39,7 @@
 #include "privd/privd.h"
 #include "privd/spawner.h"
 #include "privd/status-page.h"
+#include "privd/worker-log.h"
 #include "proto/worker.pb-c.h"
 
 LOG_MODULE(supervisor);
@@ -115,6 +116,7 @@ struct sup_worker {
     long long strike_window;    /* Start of the malformed-data window. */
     unsigned int strikes;       /* Strikes in the window. */
     struct op_work_budget work; /* Execute work budget (op-validate.h). */
+    struct worker_log log;      /* Its process's stdout and stderr. */
     uint64_t report_id;         /* Last ReportRequest id sent. */
     struct sup_counter *counters; /* Latest CounterReport, owned. */
     size_t n_counters;
@@ -155,6 +157,7 @@ struct sup_orphan {
     unsigned int slot;          /* Slot of its datapath (ids in use). */
     long long kill_at;          /* time_msec() to kill it at; LLONG_MAX
                                  * once killed. */
+    struct worker_log log;      /* Its stdout and stderr, until it exits. */
 };
 
 struct supervisor {
@@ -339,13 +342,24 @@ sup_worker_spawn(struct sup_worker *w)
             close(fds[1]);
         }
     }
+    int log_fd = -1;
+    if (!error && worker_log_open(&w->log, &log_fd, &eb)) {
+        LOG_WARN("%s %u: no pipe for its output (%s): it shares the "
+                 "spawner's", sup_role_name(w), w->index, eb.msg);
+    }
     if (!error) {
         error = spawner_request(sup->privd->spawner, w->role, w->id, fds[1],
-                                &pid, &eb);
+                                log_fd, &pid, &eb);
         close(fds[1]);
         if (error) {
             close(fds[0]);
         }
+    }
+    if (log_fd >= 0) {
+        close(log_fd);
+    }
+    if (!error) {
+        worker_log_set_name(&w->log, sup_role_name(w), w->index, pid);
     }
     if (error) {
         COUNTER_INC(supervisor_spawn_failed);
@@ -425,6 +439,7 @@ sup_worker_exited(struct sup_worker *w, int status)
     char how[64];
 
     sup_describe_exit(status, how, sizeof how);
+    worker_log_drain(&w->log);
     if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS) {
         /* Its seccomp filter killed it: the syscall is in the note it
          * sent last, which may still be in the socket. */
@@ -570,7 +585,11 @@ sup_worker_retire(struct sup_worker *w, const char *reason)
             /* A dying worker was killed already. */
             .kill_at = (w->state == SUP_DYING ? LLONG_MAX
                         : time_msec() + SUPERVISOR_STOP_GRACE_MSEC),
+            .log = w->log,
         };
+        worker_log_init(&w->log);
+    } else {
+        worker_log_close(&w->log);
     }
     w->pid = 0;
     w->state = SUP_DOWN;
@@ -593,6 +612,7 @@ sup_orphan_exited(struct supervisor *sup, pid_t pid, int status)
             sup_describe_exit(status, how, sizeof how);
             LOG_INFO("%s %u (pid %ld) of a removed datapath: %s",
                      worker_role_to_string(o->role), o->id, (long) pid, how);
+            worker_log_drain(&o->log);
             sup->orphans[i] = sup->orphans[--sup->n_orphans];
             return true;
         }
@@ -608,6 +628,7 @@ sup_run_orphans(struct supervisor *sup, long long now)
         struct sup_orphan *o = &sup->orphans[i];
         struct errbuf eb = { "" };
 
+        worker_log_run(&o->log);
         if (now < o->kill_at) {
             continue;
         }
@@ -1296,6 +1317,7 @@ supervisor_run(struct supervisor *sup)
     sup_run_orphans(sup, now);
 
     SUP_FOR_EACH_WORKER (w, sup) {
+        worker_log_run(&w->log);
         switch (w->state) {
         case SUP_DOWN:
             if (now >= w->restart_at) {
@@ -1344,11 +1366,13 @@ supervisor_wait(struct supervisor *sup, struct poller *p)
     poller_timer_wait(p, sup->next_status);
     for (size_t i = 0; i < sup->n_orphans; i++) {
         poller_timer_wait(p, sup->orphans[i].kill_at);
+        worker_log_wait(&sup->orphans[i].log, p);
     }
     for (size_t i = 0; i < sup->n_dps; i++) {
         dump_pump_wait(sup->dps[i]->pump, p);
     }
     SUP_FOR_EACH_WORKER (w, sup) {
+        worker_log_wait(&w->log, p);
         switch (w->state) {
         case SUP_DOWN:
             poller_timer_wait(p, w->restart_at);
@@ -1413,6 +1437,7 @@ sup_worker_init(struct supervisor *sup, struct sup_dp *d,
     w->backoff_msec = SUPERVISOR_BACKOFF_MIN_MSEC;
     w->state = SUP_DOWN;
     buf_init(&w->pending, 0);
+    worker_log_init(&w->log);
 }
 
 static bool
@@ -1605,6 +1630,34 @@ supervisor_create(struct privd *privd, struct supervisor **supp)
     return 0;
 }
 
+/* The workers' last words as they exit: their logs until EOF, for at
+ * most SUPERVISOR_LOG_DRAIN_MSEC. */
+static void
+sup_drain_orphan_logs(struct supervisor *sup)
+{
+    long long deadline = time_msec() + SUPERVISOR_LOG_DRAIN_MSEC;
+
+    for (;;) {
+        struct poller p;
+        bool open = false;
+
+        poller_clear(&p);
+        for (size_t i = 0; i < sup->n_orphans; i++) {
+            worker_log_run(&sup->orphans[i].log);
+            worker_log_wait(&sup->orphans[i].log, &p);
+            open |= sup->orphans[i].log.fd >= 0;
+        }
+        if (!open || time_msec() >= deadline) {
+            break;
+        }
+        poller_timer_wait(&p, deadline);
+        poller_block(&p);
+    }
+    for (size_t i = 0; i < sup->n_orphans; i++) {
+        worker_log_close(&sup->orphans[i].log);
+    }
+}
+
 void
 supervisor_destroy(struct supervisor *sup)
 {
@@ -1616,6 +1669,7 @@ supervisor_destroy(struct supervisor *sup)
     for (size_t i = 0; i < sup->n_dps; i++) {
         sup_dp_destroy(sup, sup->dps[i], "dpifd is exiting");
     }
+    sup_drain_orphan_logs(sup);
     free(sup->dps);
     free(sup->orphans);
     op_batch_destroy(sup->batch);

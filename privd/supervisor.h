@@ -57,6 +57,12 @@
  *   upcalls    Userspace datapaths: upcalls of handler channel i
  *              (dpif_recv()) are batched into UpcallBatches for handler i.
  *
+ *   output     Each process gets a pipe as its stdout and stderr, read
+ *              here and relayed into privd's log line by line, prefixed
+ *              with its role, index and pid, escaped, cut and
+ *              rate-limited (privd/worker-log.h); after its exit what it
+ *              wrote last is read to the end.
+ *
  *   liveness   EOF on a worker's socket means it died (or closed it: it is
  *              then killed).  The spawner reports every exit with its wait
  *              status; the supervisor logs why ("killed by signal 9",
@@ -151,6 +157,9 @@ struct supervisor;
 #define SUPERVISOR_REPORT_INTERVAL_MSEC 5000
 #define SUPERVISOR_STATUS_INTERVAL_MSEC 1000
 #define SUPERVISOR_STOP_GRACE_MSEC 2000
+/* supervisor_destroy() relays what the exiting workers write for at most
+ * this long. */
+#define SUPERVISOR_LOG_DRAIN_MSEC 1000
 
 /* Most counters (and most gauges) one CounterReport may carry: a real
  * worker reports about 110. */

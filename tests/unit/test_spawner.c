@@ -96,11 +96,12 @@ wait_readable(int fd)
     assert_int_equal(poll(&pfd, 1, 5000), 1);
 }
 
-/* Starts worker 'id' of 'role', reads its ready message into 'ready' and
- * returns its pid; '*ctlp' is our end of its control socket. */
+/* Starts worker 'id' of 'role' with 'log_fd' as its stdout and stderr (-1:
+ * the spawner's), reads its ready message into 'ready' and returns its
+ * pid; '*ctlp' is our end of its control socket. */
 static pid_t
-spawn(struct fixture *f, enum worker_role role, unsigned int id, int *ctlp,
-      char *ready, size_t size)
+spawn_log(struct fixture *f, enum worker_role role, unsigned int id,
+          int log_fd, int *ctlp, char *ready, size_t size)
 {
     struct errbuf eb = { "" };
     int sv[2];
@@ -108,7 +109,8 @@ spawn(struct fixture *f, enum worker_role role, unsigned int id, int *ctlp,
 
     assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
                                 sv), 0);
-    int error = spawner_request(f->spawner, role, id, sv[1], &pid, &eb);
+    int error = spawner_request(f->spawner, role, id, sv[1], log_fd, &pid,
+                                &eb);
     if (error) {
         fail_msg("spawner_request: %s", eb.msg);
     }
@@ -121,6 +123,13 @@ spawn(struct fixture *f, enum worker_role role, unsigned int id, int *ctlp,
     ready[n] = '\0';
     *ctlp = sv[0];
     return pid;
+}
+
+static pid_t
+spawn(struct fixture *f, enum worker_role role, unsigned int id, int *ctlp,
+      char *ready, size_t size)
+{
+    return spawn_log(f, role, id, -1, ctlp, ready, size);
 }
 
 /* Waits for the spawner to report the exit of 'pid'; returns its status. */
@@ -402,6 +411,10 @@ spawner_rejects_bad_requests(void **state)
     assert_int_equal(raw_request(f, &good, sizeof good, NULL, 0), EBADF);
     const int two[] = { sv[1], sv[1] };
     assert_int_equal(raw_request(f, &good, sizeof good, two, 2), EBADF);
+    const int read_end[] = { sv[1], p[0] };
+    assert_int_equal(raw_request(f, &good, sizeof good, read_end, 2), EBADF);
+    const int three[] = { sv[1], p[1], p[1] };
+    assert_int_equal(raw_request(f, &good, sizeof good, three, 3), EBADF);
     assert_int_equal(raw_request(f, &good, sizeof good, &p[0], 1), EBADF);
 
     /* Oversized and undersized. */
@@ -415,14 +428,14 @@ spawner_rejects_bad_requests(void **state)
 
     /* The client side refuses what it can see is wrong. */
     pid_t pid;
-    assert_int_equal(spawner_request(f->spawner, 9, 1, sv[1], &pid, NULL),
-                     EINVAL);
+    assert_int_equal(spawner_request(f->spawner, 9, 1, sv[1], -1, &pid,
+                                     NULL), EINVAL);
     assert_int_equal(spawner_request(f->spawner, WORKER_ROLE_HANDLER, 1, -1,
-                                     &pid, NULL), EINVAL);
+                                     -1, &pid, NULL), EINVAL);
     /* The range check is the spawner's. */
     struct errbuf eb = { "" };
     assert_int_equal(spawner_request(f->spawner, WORKER_ROLE_HANDLER,
-                                     MAX_ID, sv[1], &pid, &eb), ERANGE);
+                                     MAX_ID, sv[1], -1, &pid, &eb), ERANGE);
 
     close(sv[0]);
     close(sv[1]);
@@ -465,7 +478,7 @@ spawner_exec_failure_is_reported(void **state)
     assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
                                 sv), 0);
     assert_int_equal(spawner_request(sp, WORKER_ROLE_REVALIDATOR, 0, sv[1],
-                                     &pid, &eb), ENOEXEC);
+                                     -1, &pid, &eb), ENOEXEC);
     assert_non_null(strstr(eb.msg, "revalidator 0"));
     int status;
     assert_int_equal(spawner_recv_exit(sp, &pid, &status, &eb), EAGAIN);
@@ -495,8 +508,8 @@ spawner_exit_takes_workers_along(void **state)
     char ready[256];
     assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
                                 sv), 0);
-    assert_int_equal(spawner_request(sp, WORKER_ROLE_HANDLER, 0, sv[1], &pid,
-                                     &eb), 0);
+    assert_int_equal(spawner_request(sp, WORKER_ROLE_HANDLER, 0, sv[1], -1,
+                                     &pid, &eb), 0);
     close(sv[1]);
     wait_readable(sv[0]);
     assert_true(recv(sv[0], ready, sizeof ready, 0) > 0);
@@ -524,6 +537,95 @@ spawner_exit_takes_workers_along(void **state)
         fail_msg("worker %ld still there: %s ppid %s", (long) pid, st, pp);
     }
     close(sv[0]);
+}
+
+/* With a pipe in the request, the worker's stdout and stderr are that
+ * pipe, and nothing else of ours reaches it. */
+static void
+spawner_worker_output_to_pipe(void **state)
+{
+    struct fixture *f = *state;
+    char ready[256], out[4096];
+    int p[2], ctl;
+
+    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+    pid_t pid = spawn_log(f, WORKER_ROLE_HANDLER, 4, p[1], &ctl, ready,
+                          sizeof ready);
+    close(p[1]);
+    assert_non_null(strstr(ready, "fds=0,1,2,3"));   /* No binary fd. */
+    const char say[] = "say dpifd: forged";
+    assert_int_equal(send(ctl, say, strlen(say), 0), (ssize_t) strlen(say));
+    close(ctl);
+    int status = wait_exit(f, pid);
+    assert_true(WIFEXITED(status));
+    size_t n = 0;
+    ssize_t k;
+    while ((k = read(p[0], out + n, sizeof out - 1 - n)) > 0) {
+        n += (size_t) k;
+    }
+    out[n] = '\0';
+    /* The sandbox's own messages come this way too. */
+    assert_non_null(strstr(out, "|sandbox|info|sandbox handler"));
+    assert_non_null(strstr(out, "\nout: dpifd: forged\n"
+                                "err: dpifd: forged\n"));
+    close(p[0]);
+}
+
+/* Copies the file 'from' to a new file 'to' with mode 0755. */
+static void
+copy_file(const char *from, const char *to)
+{
+    int in = open(from, O_RDONLY | O_CLOEXEC);
+    int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+    char buf[65536];
+    ssize_t n;
+
+    assert_true(in >= 0 && out >= 0);
+    while ((n = read(in, buf, sizeof buf)) > 0) {
+        assert_int_equal(write(out, buf, (size_t) n), n);
+    }
+    assert_int_equal(fchmod(out, 0755), 0);
+    close(in);
+    close(out);
+}
+
+/* The spawner execs the file it checked at start: one renamed over the
+ * path later is never run. */
+static void
+spawner_execs_binary_opened_at_start(void **state)
+{
+    (void) state;
+    char path[] = "/tmp/dpifd-worker-XXXXXX";
+    char other[] = "/tmp/dpifd-other-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(path);
+    copy_file(TEST_WORKER, path);
+
+    struct spawner_config cfg = { path, path, MAX_ID };
+    struct fixture f = { .root = geteuid() == 0 };
+    struct errbuf eb = { "" };
+    assert_int_equal(spawner_start(&cfg, &f.spawner, &eb), 0);
+
+    fd = mkstemp(other);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "#!/bin/sh\nexit 42\n", 18), 18);
+    assert_int_equal(fchmod(fd, 0755), 0);
+    close(fd);
+    assert_int_equal(rename(other, path), 0);
+
+    char ready[256];
+    int ctl;
+    pid_t pid = spawn(&f, WORKER_ROLE_HANDLER, 1, &ctl, ready, sizeof ready);
+    assert_non_null(strstr(ready, "ready handler 1"));
+    close(ctl);
+    int status = wait_exit(&f, pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    status = spawner_destroy(f.spawner);
+    assert_true(WIFEXITED(status));
+    unlink(path);
 }
 
 static void
@@ -586,6 +688,9 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(spawner_rejects_bad_requests,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(spawner_worker_output_to_pipe,
+                                        setup, teardown),
+        cmocka_unit_test(spawner_execs_binary_opened_at_start),
         cmocka_unit_test(spawner_exec_failure_is_reported),
         cmocka_unit_test(spawner_exit_takes_workers_along),
     };

@@ -11,6 +11,7 @@
  * the sandbox closed the rest) and obeys commands:
  *
  *     "exit N"    exits with status N
+ *     "say TEXT"  writes "out: TEXT\n" to stdout, "err: TEXT\n" to stderr
  *     "socket"    calls socket(AF_INET): the sandbox kills it with SIGSYS
  *     EOF         exits 0
  */
@@ -107,6 +108,18 @@ main(int argc, char *argv[])
         cmd[n] = '\0';
         if (!strncmp(cmd, "exit ", 5)) {
             exit(atoi(cmd + 5));
+        } else if (!strncmp(cmd, "say ", 4)) {
+            char line[80];
+            int k = snprintf(line, sizeof line, "out: %s\n", cmd + 4);
+            if (write(STDOUT_FILENO, line, (size_t) k) != k) {
+                return 8;
+            }
+            line[0] = 'e';
+            line[1] = 'r';
+            line[2] = 'r';
+            if (write(STDERR_FILENO, line, (size_t) k) != k) {
+                return 8;
+            }
         } else if (!strcmp(cmd, "socket")) {
             int fd = socket(AF_INET, SOCK_STREAM, 0);
             return fd < 0 ? 6 : 7;
