@@ -36,6 +36,10 @@
  *   bigflows  creates flows as big as a flow may be (2 KiB of actions),
  *             32 per batch, a new destination each, every 20 ms, forever
  *             (ENOSPC results expected once the byte budget is spent);
+ *   forge     writes a line to stderr that looks like privd's, with an
+ *             escape sequence and a carriage return in it, then a line
+ *             after an embedded newline, then 1,000 more; then waits for
+ *             EOF on its socket;
  *   counters  answers every ReportRequest with invented counters named like
  *             privd's ("op_executed", "supervisor_worker_killed" = 10^12),
  *             every third with 300 of them (too many); forever.
@@ -375,6 +379,32 @@ invent_counters(void)
     }
 }
 
+/* Writes forged lines to stderr, then waits for privd to go (mode
+ * forge). */
+NO_RETURN static void
+forge_log(void)
+{
+    struct errbuf eb = { "" };
+
+    fprintf(stderr, "2026-12-08T00:00:00.000Z|privd|main|info|dpifd: "
+            "forged\x1b[2K\rready\nsecond forged line\n");
+    for (int i = 0; i < 1000; i++) {
+        fprintf(stderr, "spam %d\n", i);
+    }
+    fflush(stderr);
+    for (;;) {
+        struct pollfd pfd = { .fd = conn.fd, .events = POLLIN };
+        struct ipc_msg m;
+        poll(&pfd, 1, 1000);
+        int error = ipc_recv(&conn, &m, &eb);
+        if (!error) {
+            ipc_msg_destroy(&m);
+        } else if (error != EAGAIN) {
+            exit(0);
+        }
+    }
+}
+
 /* Runs 'mode' (see the top of the file). */
 NO_RETURN static void
 run_mode(const char *mode, const struct buf *key)
@@ -418,6 +448,8 @@ run_mode(const char *mode, const struct buf *key)
         }
     } else if (!strcmp(mode, "bigflows")) {
         big_flows();
+    } else if (!strcmp(mode, "forge")) {
+        forge_log();
     } else if (!strcmp(mode, "counters")) {
         invent_counters();
     }
