@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/worker.h"
+
 static void
 config_set_string(char **field, const char *value)
 {
@@ -26,7 +28,7 @@ config_init_defaults(struct config *cfg)
     cfg->n_handlers = (unsigned int) MIN(cpus, (long) CONFIG_MAX_WORKERS);
     cfg->n_revalidators = (unsigned int) (cpus / 4 + 1);
     cfg->user = xstrdup("dpifd");
-    cfg->worker_user = xstrdup("dpifd-worker");
+    cfg->worker_user = xstrdup(DPIFD_WORKER_USER);
     cfg->run_dir = xstrdup("/run/dpifd");
     cfg->empty_root = xstrdup("");
     cfg->log_target = xstrdup("stderr");
@@ -142,6 +144,16 @@ config_set(struct config *cfg, const char *key, const char *value,
         if (!*value || strlen(value) > 32 || strpbrk(value, ":/ \t")) {
             return errbuf_set(eb, EINVAL, "%s: %s: \"%s\" is not a user name",
                               origin, key, value);
+        }
+        /* The workers' user is compiled in (DPIFD_WORKER_USER): the
+         * sandbox that each worker enters first thing takes it from there,
+         * and no input to a worker may choose its identity.  A different
+         * name here would be silently ignored: refuse it instead. */
+        if (key[0] == 'w' && strcmp(value, DPIFD_WORKER_USER)) {
+            return errbuf_set(eb, EINVAL, "%s: %s: the workers always run "
+                              "as the compiled-in user \"%s\" (build option "
+                              "DPIFD_WORKER_USER), not \"%s\"", origin, key,
+                              DPIFD_WORKER_USER, value);
         }
         config_set_string(key[0] == 'u' ? &cfg->user : &cfg->worker_user,
                           value);

@@ -19,7 +19,10 @@
  *                       at most 64)
  *   revalidators N      dpif-revald processes (default: CPUs/4 + 1)
  *   user NAME           privd's user after the drop (default "dpifd")
- *   worker-user NAME    the workers' user (default "dpifd-worker")
+ *   worker-user NAME    the workers' user: only the compiled-in
+ *                       DPIFD_WORKER_USER ("dpifd-worker") is accepted,
+ *                       any other name is an error (the workers' sandbox
+ *                       takes its user from the build, not from privd)
  *   run-dir DIR         runtime directory (default /run/dpifd)
  *   control-socket PATH (default RUN_DIR/dpifd.ctl)
  *   empty-root DIR      chroot of the workers (default /var/empty/dpifd...

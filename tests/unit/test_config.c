@@ -79,7 +79,7 @@ config_file_all_keys(void **state)
                "handlers = 3\n"
                "revalidators=2   # trailing comment\n"
                "user = sw\n"
-               "worker-user = swk\n"
+               "worker-user = dpifd-worker\n"
                "run-dir = /tmp/dpifd-x\n"
                "log-target = syslog\n"
                "log-level = dbg\n"
@@ -99,7 +99,7 @@ config_file_all_keys(void **state)
     assert_int_equal(f->cfg.n_handlers, 3);
     assert_int_equal(f->cfg.n_revalidators, 2);
     assert_string_equal(f->cfg.user, "sw");
-    assert_string_equal(f->cfg.worker_user, "swk");
+    assert_string_equal(f->cfg.worker_user, "dpifd-worker");
     assert_string_equal(f->cfg.control_socket, "/tmp/dpifd-x/dpifd.ctl");
     assert_string_equal(f->cfg.log_target, "syslog");
     assert_int_equal(f->cfg.log_level, LOG_LEVEL_DBG);
@@ -156,6 +156,9 @@ config_errors_name_file_line_key(void **state)
         { "[datapath netdev@br0]\n[datapath dummy@br0]\n", 2,
           "configured twice" },
         { "[datapath netdev@averyveryverylongname]\n", 1, "1 to 15" },
+        { "worker-user = swk\n", 1,
+          "worker-user: the workers always run as the compiled-in user "
+          "\"dpifd-worker\"" },
     };
 
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
