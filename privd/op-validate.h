@@ -168,6 +168,7 @@
 
 #include "common/ipc-limits.h"
 #include "common/odp-actions.h"
+#include "common/policy.h"
 #include "common/ufid.h"
 #include "common/util.h"
 #include "common/worker.h"
@@ -194,19 +195,32 @@
 /* Shortest packet an Execute may carry: an Ethernet header. */
 #define OP_VALIDATE_MIN_PACKET 14
 
-/* Most CLONE and SAMPLE actions in one action list, at every depth.
- * Translation produces one SAMPLE per "sample" rule action and no CLONE. */
-#define OP_VALIDATE_MAX_COPIES 16
+/* The caps below are sized so that no rules file can make translation
+ * exceed them (a refusal is a strike: a legitimate handler must never get
+ * one), and an attacker gains little below them.  A rule has at most
+ * POLICY_MAX_ACTIONS actions, each of which translates to at most:
+ *
+ *     sample     one SAMPLE holding one USERSPACE (~64 bytes);
+ *     flood,     one OUTPUT per port but the input port (8 bytes each),
+ *     normal     or a single OUTPUT;
+ *     output     one OUTPUT;
+ *     set, vlan  one SET_MASKED (at most 88 bytes, IPv6) or VLAN action.
+ *
+ * Translation makes no CLONE.  A rule with two floods could exceed the
+ * output cap on a datapath of more than POLICY_MAX_ACTIONS ports; it means
+ * nothing a single flood does not. */
+
+/* Most CLONE and SAMPLE actions in one action list, at every depth. */
+#define OP_VALIDATE_MAX_COPIES POLICY_MAX_ACTIONS
 
 /* Outputs (OUTPUT and USERSPACE, at every depth) an action list may have
- * beyond one per port of the datapath: explicit outputs next to a flood,
- * the sample and controller USERSPACE actions. */
-#define OP_VALIDATE_OUTPUT_SLACK 16
+ * beyond one per port of the datapath. */
+#define OP_VALIDATE_OUTPUT_SLACK POLICY_MAX_ACTIONS
 
 /* A FLOW_PUT's actions may have OP_VALIDATE_FLOW_ACTIONS_BASE bytes plus
  * OP_VALIDATE_FLOW_ACTIONS_PER_PORT per port of the datapath, and never more
  * than IPC_MAX_ACTIONS (see op_validate_flow_actions_max()). */
-#define OP_VALIDATE_FLOW_ACTIONS_BASE 2048
+#define OP_VALIDATE_FLOW_ACTIONS_BASE (POLICY_MAX_ACTIONS * 128)
 #define OP_VALIDATE_FLOW_ACTIONS_PER_PORT 16
 
 /* Work (packet bytes x (1 + copies + outputs)) of all Executes of a

@@ -719,10 +719,12 @@ copies_capped(void **state)
 {
     struct fixture *fx = *state;
 
+    char reason[64];
+    snprintf(reason, sizeof reason, "copy the packet %d times",
+             OP_VALIDATE_MAX_COPIES + 1);
     put_clones(fx, OP_VALIDATE_MAX_COPIES + 1);
     exec_op(fx, 64);
-    assert_refused(fx, &fx->handler, E2BIG, "copy the packet 17 times",
-                   "op_rejected_copies");
+    assert_refused(fx, &fx->handler, E2BIG, reason, "op_rejected_copies");
     /* Nested copies count too. */
     buf_clear(&fx->actions);
     size_t outer = odp_put_clone_start(&fx->actions);
@@ -732,8 +734,7 @@ copies_capped(void **state)
     }
     odp_put_clone_end(&fx->actions, outer);
     put_op(fx, true, false);
-    assert_refused(fx, &fx->handler, E2BIG, "17 times",
-                   "op_rejected_copies");
+    assert_refused(fx, &fx->handler, E2BIG, reason, "op_rejected_copies");
 
     put_clones(fx, OP_VALIDATE_MAX_COPIES);
     exec_op(fx, 64);

@@ -33,7 +33,7 @@
  *   fanout    puts a flow with 4,096 outputs (E2BIG), one with more action
  *             bytes than a flow may have (EMSGSIZE), then one valid flow
  *             (0), and waits;
- *   bigflows  creates flows as big as a flow may be (2 KiB of actions),
+ *   bigflows  creates flows with 2 KiB of actions (valid, not translated),
  *             32 per batch, a new destination each, every 20 ms, forever
  *             (ENOSPC results expected once the byte budget is spent);
  *   forge     writes a line to stderr that looks like privd's, with an
@@ -434,7 +434,7 @@ run_mode(const char *mode, const struct buf *key)
         }
         fanout_put(1, key, &actions, E2BIG, "4096 outputs");
         buf_clear(&actions);
-        while (actions.size < 8192) {
+        while (actions.size < 16384) {
             odp_put_push_vlan(&actions, htons(0x8100), htons(0x1000 | 7));
             odp_put_pop_vlan(&actions);
         }
