@@ -259,6 +259,12 @@ op_validate_flow_actions_max(size_t n_ports)
     return MIN(max, (size_t) IPC_MAX_ACTIONS);
 }
 
+size_t
+op_validate_outputs_max(size_t n_ports)
+{
+    return OP_VALIDATE_OUTPUTS_PER_PORT * MAX(n_ports, (size_t) 1);
+}
+
 /* What running an action list costs: packet copies and outputs, at every
  * depth. */
 struct op_census {
@@ -312,7 +318,7 @@ op_check_cost(const struct op_context *ctx,
               struct op_census *c, struct errbuf *eb)
 {
     size_t n_ports = op_count_ports(ctx->dpif);
-    size_t max_outputs = n_ports + OP_VALIDATE_OUTPUT_SLACK;
+    size_t max_outputs = op_validate_outputs_max(n_ports);
 
     memset(c, 0, sizeof *c);
     op_census_list(actions->len ? actions->data : NULL, actions->len, 0, c);
@@ -324,8 +330,8 @@ op_check_cost(const struct op_context *ctx,
     if (c->outputs > max_outputs) {
         COUNTER_INC(op_rejected_outputs);
         return errbuf_set(eb, E2BIG, "actions have %zu outputs, more than "
-                          "%zu (%zu ports + %d)", c->outputs, max_outputs,
-                          n_ports, OP_VALIDATE_OUTPUT_SLACK);
+                          "%zu (%d per port, %zu ports)", c->outputs,
+                          max_outputs, OP_VALIDATE_OUTPUTS_PER_PORT, n_ports);
     }
     if (flow && actions->len > op_validate_flow_actions_max(n_ports)) {
         COUNTER_INC(op_rejected_flow_actions);

@@ -53,11 +53,11 @@
  *     6. cost, once the actions are known to be well formed: at most
  *        OP_VALIDATE_MAX_COPIES CLONE and SAMPLE actions in the whole list,
  *        nested ones included, since each runs its actions on a copy of
- *        the packet (E2BIG, op_rejected_copies); at most the datapath's
- *        port count plus OP_VALIDATE_OUTPUT_SLACK outputs (OUTPUT and
- *        USERSPACE, nested ones included: a flood reaches every port once,
- *        so more is amplification, not forwarding) (E2BIG,
- *        op_rejected_outputs); a FLOW_PUT's actions at most
+ *        the packet (E2BIG, op_rejected_copies); at most
+ *        op_validate_outputs_max() outputs (OUTPUT and USERSPACE, nested
+ *        ones included: POLICY_MAX_ACTIONS per port of the datapath, so
+ *        that one frame cannot become thousands on a datapath of a few
+ *        ports) (E2BIG, op_rejected_outputs); a FLOW_PUT's actions at most
  *        op_validate_flow_actions_max() bytes (EMSGSIZE,
  *        op_rejected_flow_actions): an installed flow runs for every
  *        packet that hits it, so its size is bounded by what translation
@@ -200,28 +200,30 @@
  * one), and an attacker gains little below them.  A rule has at most
  * POLICY_MAX_ACTIONS actions, each of which translates to at most:
  *
- *     sample     one SAMPLE holding one USERSPACE (~64 bytes);
+ *     sample     one SAMPLE holding one USERSPACE (under 128 bytes);
  *     flood,     one OUTPUT per port but the input port (8 bytes each),
  *     normal     or a single OUTPUT;
  *     output     one OUTPUT;
  *     set, vlan  one SET_MASKED (at most 88 bytes, IPv6) or VLAN action.
  *
- * Translation makes no CLONE.  A rule with two floods could exceed the
- * output cap on a datapath of more than POLICY_MAX_ACTIONS ports; it means
- * nothing a single flood does not. */
+ * and translation makes no CLONE.  So a translated list has at most
+ * POLICY_MAX_ACTIONS copies, POLICY_MAX_ACTIONS outputs per port, and
+ * POLICY_MAX_ACTIONS x (128 + 8 per port) bytes (and translation itself
+ * refuses more than IPC_MAX_ACTIONS); test_op_validate checks the worst
+ * rules against the real translation (translated_worst_rules_accepted). */
 
 /* Most CLONE and SAMPLE actions in one action list, at every depth. */
 #define OP_VALIDATE_MAX_COPIES POLICY_MAX_ACTIONS
 
 /* Outputs (OUTPUT and USERSPACE, at every depth) an action list may have
- * beyond one per port of the datapath. */
-#define OP_VALIDATE_OUTPUT_SLACK POLICY_MAX_ACTIONS
+ * per port of the datapath (see op_validate_outputs_max()). */
+#define OP_VALIDATE_OUTPUTS_PER_PORT POLICY_MAX_ACTIONS
 
 /* A FLOW_PUT's actions may have OP_VALIDATE_FLOW_ACTIONS_BASE bytes plus
  * OP_VALIDATE_FLOW_ACTIONS_PER_PORT per port of the datapath, and never more
  * than IPC_MAX_ACTIONS (see op_validate_flow_actions_max()). */
 #define OP_VALIDATE_FLOW_ACTIONS_BASE (POLICY_MAX_ACTIONS * 128)
-#define OP_VALIDATE_FLOW_ACTIONS_PER_PORT 16
+#define OP_VALIDATE_FLOW_ACTIONS_PER_PORT (POLICY_MAX_ACTIONS * 8)
 
 /* Work (packet bytes x (1 + copies + outputs)) of all Executes of a
  * batch. */
@@ -245,6 +247,10 @@ void op_work_budget_init(struct op_work_budget *budget);
 /* The most action bytes a FLOW_PUT may carry on a datapath of 'n_ports'
  * ports. */
 size_t op_validate_flow_actions_max(size_t n_ports);
+
+/* The most outputs an action list may have on a datapath of 'n_ports'
+ * ports: OP_VALIDATE_OUTPUTS_PER_PORT for each (for at least one). */
+size_t op_validate_outputs_max(size_t n_ports);
 
 /* Who is asking, and of what.  Borrowed for one op_batch_check() call. */
 struct op_context {

@@ -16,10 +16,13 @@
 
 #include "common/buf.h"
 #include "common/counters.h"
+#include "common/ds.h"
 #include "common/flow.h"
 #include "common/odp-actions.h"
 #include "common/odp-key.h"
+#include "common/policy.h"
 #include "common/ufid.h"
+#include "common/xlate.h"
 #include "privd/dpif.h"
 #include "privd/flow-ledger.h"
 #include "privd/op-validate.h"
@@ -762,7 +765,9 @@ static void
 outputs_capped(void **state)
 {
     struct fixture *fx = *state;
-    size_t max = n_ports(fx) + OP_VALIDATE_OUTPUT_SLACK;
+    size_t max = op_validate_outputs_max(n_ports(fx));
+
+    assert_int_equal(max, OP_VALIDATE_OUTPUTS_PER_PORT * n_ports(fx));
     char reason[64];
 
     buf_clear(&fx->actions);
@@ -993,6 +998,85 @@ flow_byte_budget(void **state)
     buf_uninit(&key);
 }
 
+static void
+collect_port(const struct dpif_port *port, void *aux)
+{
+    struct buf *ports = aux;
+    buf_put(ports, &port->port_no, sizeof port->port_no);
+}
+
+/* The worst rules the policy language allows (POLICY_MAX_ACTIONS of each
+ * costly action), translated by the real translation: a handler that
+ * installs and executes them is never refused, so never struck. */
+static void
+translated_worst_rules_accepted(void **state)
+{
+    struct fixture *fx = *state;
+    static const char *const kinds[] = {
+        "flood", "sample(probability=65535)", "mod_nw_src:10.0.0.9",
+        "mod_vlan_vid:5", "strip_vlan", "output:2", "normal", "controller",
+    };
+    struct buf ports;
+    struct flow f;
+
+    buf_init(&ports, 0);
+    assert_int_equal(dpif_port_dump(fx->dpif, collect_port, &ports), 0);
+    make_flow(&f, 1);
+    for (size_t k = 0; k < ARRAY_SIZE(kinds); k++) {
+        struct ds text;
+        ds_init(&text);
+        ds_put_cstr(&text, "udp,actions=");
+        for (int i = 0; i < POLICY_MAX_ACTIONS; i++) {
+            /* "controller" once, the rest floods; else all alike. */
+            const char *a = (!strcmp(kinds[k], "controller") && i
+                             ? "flood" : kinds[k]);
+            ds_put_format(&text, "%s%s", i ? "," : "", a);
+        }
+        ds_put_char(&text, '\n');
+        struct policy_table *table;
+        struct errbuf eb = { "" };
+        if (policy_parse(ds_cstr(&text), text.length, "worst", 1, &table,
+                         &eb)) {
+            fail_msg("%s: %s", kinds[k], eb.msg);
+        }
+        struct xlate_in in = {
+            .flow = &f, .table = table,
+            .ports = (const uint32_t *) ports.data,
+            .n_ports = ports.size / sizeof(uint32_t),
+            .upcall_pid = dpif_port_get_pid(fx->dpif, 1),
+            .now_msec = 1,
+        };
+        struct xlate_out out;
+        xlate_out_init(&out);
+        assert_int_equal(xlate_translate(&in, &out, &eb), 0);
+
+        /* A flow of its own for each rule. */
+        struct flow g = f;
+        g.nw_src = htonl(0x0a000100 + (uint32_t) k);
+        buf_clear(&fx->key);
+        assert_int_equal(odp_key_from_flow(&fx->key, &g, NULL), 0);
+        ufid_from_key(fx->key.data, fx->key.size, NULL, 0, &fx->ufid);
+        buf_clear(&fx->actions);
+        buf_put(&fx->actions, out.flow_actions.data, out.flow_actions.size);
+        put_op(fx, true, false);
+        const Dpif__OpResult *r = run_one(fx, &fx->handler);
+        if (r->error) {
+            fail_msg("%s: flow refused: %s", kinds[k], r->reason);
+        }
+        buf_clear(&fx->actions);
+        buf_put(&fx->actions, out.actions.data, out.actions.size);
+        exec_op(fx, 64);
+        r = run_one(fx, &fx->handler);
+        if (r->error) {
+            fail_msg("%s: execute refused: %s", kinds[k], r->reason);
+        }
+        xlate_out_uninit(&out);
+        policy_table_destroy(table);
+        ds_destroy(&text);
+    }
+    buf_uninit(&ports);
+}
+
 #define T(NAME) cmocka_unit_test_setup_teardown(NAME, setup, teardown)
 
 int
@@ -1029,6 +1113,7 @@ main(void)
         T(batch_work_capped),
         T(worker_work_budget),
         T(flow_byte_budget),
+        T(translated_worst_rules_accepted),
         T(created_flows_are_listed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
