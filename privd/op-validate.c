@@ -99,6 +99,7 @@ op_batch_clear(struct op_batch *b)
     b->n_ops = 0;
     b->work = 0;
     b->n_rejected = 0;
+    b->n_throttled = 0;
 }
 
 /* Zeroes 'slot' except its reusable get buffer. */
@@ -657,7 +658,8 @@ op_charge_work(struct op_batch *b, struct op_work_budget *work,
             work->tokens = 0;
         }
         slot->error = error;
-        slot->rejected = true;
+        slot->limited = true;
+        b->n_throttled++;
         return error;
     }
     b->work += slot->work;
@@ -704,8 +706,9 @@ op_batch_check(struct op_batch *b, const struct op_context *ctx,
     for (size_t i = 0; i < msg->n_ops; i++) {
         struct op_slot *slot = &b->slots[i];
         int error = op_validate_one(ctx, msg->ops[i], slot);
-        if (!error && slot->work) {
-            error = op_charge_work(b, ctx->work, slot);
+        if (!error && slot->work && op_charge_work(b, ctx->work, slot)) {
+            /* Throttled, not malformed: n_throttled. */
+            continue;
         }
         if (error && error != ENODEV) {
             b->n_rejected++;

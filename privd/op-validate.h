@@ -81,9 +81,12 @@
  *               that finds too few tokens is refused (ENOBUFS,
  *               op_refused_work_budget).
  *
- * Both refusals count as rejections (n_rejected): a worker that keeps
- * exceeding its budget is struck and, at the malformed limit, killed.  With
- * both budgets, one supervisor_run() spends at most OP_VALIDATE_WORK_BURST
+ * Both refusals are throttling, not malformed data (a flood of jumbo
+ * frames on many ports can reach them legitimately): they count in
+ * op_batch.n_throttled, and the supervisor strikes a worker for them at
+ * most once per SUPERVISOR_THROTTLE_STRIKE_MSEC, so one that keeps
+ * exceeding its budget is killed at the malformed limit while a burst
+ * costs a strike that expires.  With both budgets, one supervisor_run() spends at most OP_VALIDATE_WORK_BURST
  * plus what the bucket refilled since the last one on each worker's
  * Executes, so privd's control socket is answered within a bound however a
  * handler floods it (docs/privsep.md, test execute_flood_is_bounded).
@@ -278,10 +281,10 @@ struct op_slot {
                                  * errno it was refused or failed with. */
     bool rejected;              /* True if refused by validation (never
                                  * reached the datapath). */
-    bool limited;               /* True if a valid create was refused at
-                                 * the flow limit or byte budget (never
-                                 * reached the datapath; not
-                                 * misbehaviour). */
+    bool limited;               /* True if a valid op was refused at the
+                                 * flow limit, byte budget or work budget
+                                 * (never reached the datapath; not
+                                 * malformed). */
     struct errbuf reason;       /* Why, when 'error' is nonzero. */
     bool want_stats;            /* Return 'stats' in the result. */
     uint64_t work;              /* Execute: its estimated work (see "Work
@@ -308,6 +311,7 @@ struct op_batch {
                                  * what it creates. */
     size_t n_ops;               /* Slots in use. */
     uint64_t work;              /* Execute work of the batch so far. */
+    size_t n_throttled;         /* Executes refused by a work budget. */
     size_t n_rejected;          /* Ops (or the whole batch: 1) refused by
                                  * validation, for the malformed-data
                                  * budget.  ENODEV for a port that vanished

@@ -116,6 +116,8 @@ struct sup_worker {
     long long strike_window;    /* Start of the malformed-data window. */
     unsigned int strikes;       /* Strikes in the window. */
     struct op_work_budget work; /* Execute work budget (op-validate.h). */
+    long long throttle_strike;  /* time_msec() of the last strike for
+                                 * exceeding it. */
     struct worker_log log;      /* Its process's stdout and stderr. */
     uint64_t report_id;         /* Last ReportRequest id sent. */
     struct sup_counter *counters; /* Latest CounterReport, owned. */
@@ -386,6 +388,7 @@ sup_worker_spawn(struct sup_worker *w)
     w->hello_deadline = w->start_msec + SUPERVISOR_HELLO_TIMEOUT_MSEC;
     w->strikes = 0;
     op_work_budget_init(&w->work);
+    w->throttle_strike = LLONG_MIN / 2;
     w->kill_reason[0] = '\0';
     COUNTER_INC(supervisor_worker_spawned);
     LOG_INFO("%s %u of %s: started as pid %ld", sup_role_name(w), w->index,
@@ -1066,6 +1069,11 @@ sup_handle_op_batch(struct sup_worker *w, const struct ipc_msg *m)
     if (b->n_rejected && w->state == SUP_UP) {
         sup_worker_strike(w, b->error ? b->reason.msg
                           : "op batch with refused ops");
+    } else if (b->n_throttled && w->state == SUP_UP
+               && time_msec() - w->throttle_strike
+                  >= SUPERVISOR_THROTTLE_STRIKE_MSEC) {
+        w->throttle_strike = time_msec();
+        sup_worker_strike(w, "Execute work budget exceeded");
     }
     op_batch_clear(b);
 }

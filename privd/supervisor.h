@@ -75,7 +75,9 @@
  *              forbidden data (envelope rejections, undecodable records,
  *              refused ops, messages of the wrong kind) gets a strike; at
  *              cfg.malformed_limit strikes within cfg.malformed_window_ms
- *              it is killed and respawned.  Ring corruption (shm_ring_pop()
+ *              it is killed and respawned.  Exceeding the Execute work
+ *              budget is throttling: at most one strike per
+ *              SUPERVISOR_THROTTLE_STRIKE_MSEC.  Ring corruption (shm_ring_pop()
  *              EPROTO) kills it at once: the ring cannot be trusted again.
  *              Killing goes through the spawner (privd may not signal
  *              workers of another uid).
@@ -157,6 +159,9 @@ struct supervisor;
 #define SUPERVISOR_REPORT_INTERVAL_MSEC 5000
 #define SUPERVISOR_STATUS_INTERVAL_MSEC 1000
 #define SUPERVISOR_STOP_GRACE_MSEC 2000
+/* A worker that keeps exceeding its Execute work budget gets one strike
+ * per this period (op-validate.h, "Work budgets"). */
+#define SUPERVISOR_THROTTLE_STRIKE_MSEC 1000
 /* supervisor_destroy() relays what the exiting workers write for at most
  * this long. */
 #define SUPERVISOR_LOG_DRAIN_MSEC 1000

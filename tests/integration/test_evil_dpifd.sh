@@ -38,7 +38,10 @@ cp "$REVALD" "$DIR/bin/dpif-revald"
 chmod 755 "$DIR/bin" "$DIR/bin/"*
 DPIFD=$DIR/bin/dpifd
 
-"$DPIFD" --datapath dummy@br0 --port p1:dummy --port p2:dummy \
+# Exceeding the work budget is struck once a second: kill at the second.
+echo "malformed-limit = 2" >"$DIR/dpifd.conf"
+"$DPIFD" --config "$DIR/dpifd.conf" \
+    --datapath dummy@br0 --port p1:dummy --port p2:dummy \
     --handlers 1 --revalidators 1 --run-dir "$DIR/run" >"$DIR/log" 2>&1 &
 PID=$!
 PIDS_STARTED="$PIDS_STARTED $PID"
@@ -67,7 +70,7 @@ flood() {
     fi
     [ "$max" -le "$MAX_MSEC" ] || fail "show took $max ms (bound $MAX_MSEC)"
     [ "${kills:-0}" -ge 1 ] || fail "the flooding handler was never killed"
-    grep -q "malformed messages" "$DIR/log" || fail "no strike logged"
+    grep -q "malformed input" "$DIR/log" || fail "no strike logged"
 }
 
 forge() {

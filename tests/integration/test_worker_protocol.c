@@ -20,8 +20,8 @@
  *     workers are gone within a second;
  *   - execute_flood_is_bounded: dpif-evil-worker-clones floods Executes
  *     of 8,192 empty CLONEs on 64 KiB packets, dpif-evil-worker-work valid
- *     but costly ones: refused (copy cap, work budget), struck, killed and
- *     respawned, while no iteration of privd's loop takes longer than
+ *     but costly ones: refused (copy cap, work budget), struck (the work
+ *     budget once a second), killed and respawned, while no iteration of privd's loop takes longer than
  *     EXECUTE_FLOOD_MAX_STEP_MSEC (the bound on control-socket latency);
  *   - flow_fanout_refused: dpif-evil-worker-fanout's flow with 4,096
  *     outputs and its flow with too many action bytes are refused, its
@@ -493,17 +493,18 @@ workers_exit_when_privd_dies(void **state)
  * clone flood took 1.6 s). */
 #define EXECUTE_FLOOD_MAX_STEP_MSEC 500
 
-/* Runs the hostile worker 'path' for 'msec', checks that 'counter' counted
- * and that it was killed for misbehaving; returns the longest step. */
+/* Runs the hostile worker 'path' with 'malformed_limit' for 'msec', checks
+ * that 'counter' counted and that it was killed for misbehaving; returns
+ * the longest step. */
 static long long
 run_flood(const char *dp, const char *path, const char *counter,
-          long long msec)
+          unsigned int malformed_limit, long long msec)
 {
     struct fixture fx;
     uint64_t before = counter_get(counter);
     uint64_t killed = counter_get("supervisor_worker_killed");
 
-    fixture_start(&fx, dp, path, 10);
+    fixture_start(&fx, dp, path, malformed_limit);
     assert_true(STEP_UNTIL(&fx, 10000, supervisor_n_ready(fx.sup) >= 1));
     max_step_msec = 0;
     long long until = time_msec() + msec;
@@ -528,10 +529,11 @@ execute_flood_is_bounded(void **state)
     (void) state;
     uint64_t executed = counter_get("op_executed");
     long long clones = run_flood("wpdp6", TEST_EVIL_WORKER "-clones",
-                                 "op_rejected_copies", 3000);
+                                 "op_rejected_copies", 10, 3000);
     assert_int_equal(counter_get("op_executed"), executed);
+    /* Throttling strikes once a second: killed at the second strike. */
     long long work = run_flood("wpdp7", TEST_EVIL_WORKER "-work",
-                               "op_refused_work_budget", 3000);
+                               "op_refused_work_budget", 2, 3000);
     assert_true(counter_get("op_executed") > executed);
     assert_true(clones < EXECUTE_FLOOD_MAX_STEP_MSEC);
     assert_true(work < EXECUTE_FLOOD_MAX_STEP_MSEC);

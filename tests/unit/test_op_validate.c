@@ -870,7 +870,9 @@ batch_work_capped(void **state)
                                    "batch work"));
         }
     }
-    assert_int_equal(fx->batch->n_rejected, 20 - fit);
+    /* Throttled, not malformed. */
+    assert_int_equal(fx->batch->n_throttled, 20 - fit);
+    assert_int_equal(fx->batch->n_rejected, 0);
     assert_int_equal(counter_get("op_rejected_batch_work"),
                      before + 20 - fit);
     free(packet);
