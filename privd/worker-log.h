@@ -21,7 +21,9 @@
  *     (worker_log_cut);
  *   - each worker may log WORKER_LOG_RATE lines per second, in bursts of
  *     WORKER_LOG_BURST; lines beyond are dropped (worker_log_dropped) and
- *     the next message says how many;
+ *     the next message says how many.  The burst is large because real
+ *     workers log one line per policy generation, and adding 1,000 ports
+ *     makes 1,000 generations within seconds;
  *   - one worker_log_run() reads at most WORKER_LOG_READ_MAX bytes, so a
  *     chatty worker cannot hold privd's loop.
  *
@@ -47,8 +49,8 @@
 struct poller;
 
 #define WORKER_LOG_LINE_MAX 512
-#define WORKER_LOG_RATE 20
-#define WORKER_LOG_BURST 100
+#define WORKER_LOG_RATE 50
+#define WORKER_LOG_BURST 2000
 #define WORKER_LOG_READ_MAX 16384
 
 /* One worker process's output. */

@@ -20,6 +20,20 @@
  * the test sees which step failed.  After step 9 it waits to be killed.
  * With a low malformed-limit in privd it is killed earlier, at the limit.
  *
+ * Other attacks, for tests that run the real dpifd with this binary
+ * installed as its dpif-handlerd (test_worker_attacks_dpifd.sh): a file
+ * "evil-mode" next to the binary selects one, read before the sandbox
+ * (unless the mode is compiled in, below):
+ *
+ *   mac     handler 0 scribbles the shared MAC table forever (all bytes
+ *           0xff, random bytes, every slot "claimed" just now, words that
+ *           look like a held robust mutex and its list links), header
+ *           included; every other handler execs the real dpif-handlerd
+ *           (EVIL_REAL_HANDLERD), which must keep forwarding;
+ *   sigsys  after the handshake, calls sysinfo(2), which the filter
+ *           forbids (what glibc's qsort() did): privd must report the
+ *           syscall.
+ *
  * Built with EVIL_MODE defined (the build makes dpif-evil-worker-MODE for
  * each), it does MODE after the handshake instead, whatever its file is
  * named (a test may install it as dpif-handlerd):
@@ -38,7 +52,7 @@
  *             (ENOSPC results expected once the byte budget is spent);
  *   forge     writes a line to stderr that looks like privd's, with an
  *             escape sequence and a carriage return in it, then a line
- *             after an embedded newline, then 1,000 more; then waits for
+ *             after an embedded newline, then 5,000 more; then waits for
  *             EOF on its socket;
  *   counters  answers every ReportRequest with invented counters named like
  *             privd's ("op_executed", "supervisor_worker_killed" = 10^12),
@@ -55,6 +69,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysinfo.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/buf.h"
@@ -72,6 +89,7 @@ static struct ipc_conn conn;
 static struct shm_ring *ops_ring, *results_ring;
 static uint8_t *ops_raw;          /* Raw mapping of the ops ring memfd. */
 static uint64_t ops_capacity;
+static int mac_fd = -1;           /* The MAC table memfd, if privd sent it. */
 
 NO_RETURN static void
 die(int status, const char *what, const struct errbuf *eb)
@@ -129,6 +147,13 @@ handshake(unsigned int id)
             close(memfd);
             close(defd);
             close(sefd);
+        }
+    }
+    for (size_t i = 0; i < r->n_regions; i++) {
+        int fd;
+        if (r->regions[i]->use == DPIF__REGION_USE__REGION_USE_MAC_TABLE
+            && !ipc_msg_take_fd(&m, r->regions[i]->memfd, &fd, &eb)) {
+            mac_fd = fd;
         }
     }
     ipc_msg_destroy(&m);
@@ -388,7 +413,7 @@ forge_log(void)
 
     fprintf(stderr, "2026-12-08T00:00:00.000Z|privd|main|info|dpifd: "
             "forged\x1b[2K\rready\nsecond forged line\n");
-    for (int i = 0; i < 1000; i++) {
+    for (int i = 0; i < 5000; i++) {
         fprintf(stderr, "spam %d\n", i);
     }
     fflush(stderr);
@@ -456,6 +481,117 @@ run_mode(const char *mode, const struct buf *key)
     die(2, "unknown mode", NULL);
 }
 
+/* The attack compiled in (EVIL_MODE) or selected by the "evil-mode" file
+ * next to this binary, or "" for the protocol sequence. */
+static void
+read_mode(char *mode, size_t size)
+{
+    char exe[PATH_MAX], path[PATH_MAX + 16];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+
+    mode[0] = '\0';
+    if (*EVIL_MODE) {
+        snprintf(mode, size, "%s", EVIL_MODE);
+        return;
+    }
+    if (n <= 0) {
+        return;
+    }
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash) {
+        return;
+    }
+    *slash = '\0';
+    snprintf(path, sizeof path, "%s/evil-mode", exe);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        if (!fgets(mode, (int) size, f)) {
+            mode[0] = '\0';
+        }
+        mode[strcspn(mode, "\n")] = '\0';
+        fclose(f);
+    }
+}
+
+static uint32_t
+now_msec32(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint32_t) (ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/* Reads and drops whatever privd sends, so that it keeps us around. */
+static void
+drain_socket(void)
+{
+    uint8_t buf[IPC_MAX_FRAME];
+
+    while (recv(conn.fd, buf, sizeof buf, MSG_DONTWAIT) > 0) {
+        continue;
+    }
+}
+
+/* "mac": scribbles the MAC table forever, a new pattern every 100 ms,
+ * renewed every 10 ms. */
+NO_RETURN static void
+scribble_mac_table(void)
+{
+    struct stat st;
+
+    if (mac_fd < 0 || fstat(mac_fd, &st) || st.st_size < 4096) {
+        die(4, "no MAC table", NULL);
+    }
+    size_t size = (size_t) st.st_size;
+    uint8_t *raw = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED,
+                        mac_fd, 0);
+    if (raw == MAP_FAILED) {
+        die(4, "mmap MAC table", NULL);
+    }
+    fprintf(stderr, "dpif-evil-worker: scribbling the MAC table (%zu "
+            "bytes)\n", size);
+    uint64_t *w = (uint64_t *) (void *) raw;
+    size_t n_words = size / 8;
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (unsigned int round = 0;; round++) {
+        unsigned int pattern = round / 10 % 4;
+        switch (pattern) {
+        case 0:
+            memset(raw, 0xff, size);
+            break;
+        case 1:
+            for (size_t i = 0; i < n_words; i++) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                w[i] = x;
+            }
+            break;
+        case 2:
+            /* Every 32-byte slot claimed (odd) just now, and kept so. */
+            for (size_t i = 0; i < n_words; i += 4) {
+                w[i] = (uint64_t) now_msec32() << 32 | 1;
+            }
+            break;
+        default:
+            /* What a held robust mutex looked like: owner tid, a count,
+             * and list links pointing into the region. */
+            for (size_t i = 0; i + 5 < n_words; i += 5) {
+                w[i] = (uint64_t) getpid() | UINT64_C(1) << 32;
+                w[i + 1] = 1;
+                w[i + 2] = (uint64_t) (uintptr_t) &w[i + 2];
+                w[i + 3] = (uint64_t) (uintptr_t) &w[i + 2];
+                w[i + 4] = 0x4141414141414141ull;
+            }
+            break;
+        }
+        drain_socket();
+        poll(NULL, 0, 10);
+    }
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -467,8 +603,14 @@ main(int argc, char *argv[])
     if (worker_parse_args(argc, argv, &role, &id, &eb)) {
         die(2, "args", &eb);
     }
-    /* The empty root is the directory the spawner started us in, as for
-     * the real workers ("." works where its path cannot be walked). */
+    char mode[32];
+    read_mode(mode, sizeof mode);
+    if (!strcmp(mode, "mac") && id != 0) {
+        execv(EVIL_REAL_HANDLERD, argv);
+        die(2, "exec " EVIL_REAL_HANDLERD, NULL);
+    }
+    /* The directory it was started in, as the real workers do: "." needs
+     * no search permission on privd's run directory. */
     struct sandbox_config cfg = {
         .user = DPIFD_WORKER_USER, .root_dir = ".", .role = role,
         .expect_root = geteuid() == 0, .keep_fds = keep, .n_keep_fds = 1,
@@ -479,6 +621,14 @@ main(int argc, char *argv[])
     }
     ipc_conn_init(&conn, DPIF_WORKER_CONTROL_FD, IPC_ACCEPT_FROM_PRIVD);
     handshake(id);
+    if (!strcmp(mode, "mac")) {
+        scribble_mac_table();
+    } else if (!strcmp(mode, "sigsys")) {
+        struct sysinfo si;
+        fprintf(stderr, "dpif-evil-worker: calling sysinfo\n");
+        sysinfo(&si);
+        die(5, "sysinfo did not kill", NULL);
+    }
 
     /* Ingredients of the ops. */
     struct flow f;
@@ -492,8 +642,8 @@ main(int argc, char *argv[])
     buf_init(&actions, 0);
     odp_key_from_flow(&key, &f, NULL);
     odp_put_output(&actions, 2);
-    if (*EVIL_MODE) {
-        run_mode(EVIL_MODE, &key);
+    if (*mode) {
+        run_mode(mode, &key);
     }
 
     /* 1-3: the socket. */
