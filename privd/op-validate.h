@@ -81,6 +81,10 @@
  *               that finds too few tokens is refused (ENOBUFS,
  *               op_refused_work_budget).
  *
+ * An Execute that alone costs more than OP_VALIDATE_MAX_BATCH_WORK (a
+ * 9,000-byte frame flooded to some 1,800 ports) is never run; the flow
+ * its handler installs still forwards the packets that follow.
+ *
  * Both refusals are throttling, not malformed data (a flood of jumbo
  * frames on many ports can reach them legitimately): they count in
  * op_batch.n_throttled, and the supervisor strikes a worker for them at

@@ -497,7 +497,6 @@ sup_worker_strike(struct sup_worker *w, const char *why)
     if (!w->strikes || now - w->strike_window > cfg->malformed_window_ms) {
         w->strike_window = now;
         w->strikes = 0;
-    op_work_budget_init(&w->work);
     }
     w->strikes++;
     LOG_WARN_RL(&rl, "%s %u (pid %ld): malformed input (%u in window): %s",
