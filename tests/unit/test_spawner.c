@@ -603,7 +603,10 @@ spawner_execs_binary_opened_at_start(void **state)
     unlink(path);
     copy_file(TEST_WORKER, path);
 
-    struct spawner_config cfg = { path, path, MAX_ID };
+    struct spawner_config cfg = {
+        .handler_path = path, .revalidator_path = path,
+        .max_worker_id = MAX_ID,
+    };
     struct fixture f = { .root = geteuid() == 0 };
     struct errbuf eb = { "" };
     assert_int_equal(spawner_start(&cfg, &f.spawner, &eb), 0);
