@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <fcntl.h>
@@ -22,10 +21,13 @@ COUNTER_DEFINE(shm_ring_bad_head);
 COUNTER_DEFINE(shm_ring_bad_tail);
 COUNTER_DEFINE(shm_ring_bad_record);
 COUNTER_DEFINE(shm_ring_full);
+COUNTER_DEFINE(shm_ring_doorbell_full);
+COUNTER_DEFINE(shm_ring_doorbell_error);
 
 #define SHM_RING_MAGIC 0x52494e47u       /* "RING" */
 #define SHM_RING_VERSION 1
 #define SHM_RING_CACHE_LINE 64
+#define SHM_RING_DOORBELL_SIZE 4096     /* Bytes a doorbell pipe holds. */
 
 /* The shared header.  Only 'head', 'tail' and the flags change after
  * creation; which side writes each is stated per member.  Nobody trusts
@@ -70,9 +72,17 @@ struct shm_ring {
     size_t map_size;            /* Size of the mapping incl. guard pages. */
     uint64_t capacity;          /* Private copy: data area bytes. */
     uint64_t max_record;        /* Private copy: largest record payload. */
-    int memfd;                  /* Owned descriptors. */
-    int data_efd;
-    int space_efd;
+    int memfd;                  /* Owned: the ring's memfd. */
+    int data_fd;                /* Owned: this end of the "data" doorbell
+                                 * pipe (write end for the producer, read
+                                 * end for the consumer). */
+    int space_fd;               /* Owned: this end of the "space" doorbell
+                                 * pipe (read end for the producer, write
+                                 * end for the consumer). */
+    int peer_data_fd;           /* Owned, creator only (else -1): the
+                                 * peer's ends, kept for export and never
+                                 * read or written here. */
+    int peer_space_fd;
     uint64_t head;              /* Producer: bytes produced, published. */
     uint64_t reserve_at;        /* Producer: where the reserved record's
                                  * header goes (a byte count like head). */
@@ -149,7 +159,8 @@ shm_ring_alloc(enum shm_ring_role role, size_t capacity, size_t max_record)
     ring->role = role;
     ring->capacity = capacity;
     ring->max_record = max_record;
-    ring->memfd = ring->data_efd = ring->space_efd = -1;
+    ring->memfd = ring->data_fd = ring->space_fd = -1;
+    ring->peer_data_fd = ring->peer_space_fd = -1;
     return ring;
 }
 
@@ -162,7 +173,8 @@ shm_ring_destroy(struct shm_ring *ring)
     if (ring->map_base) {
         munmap(ring->map_base, ring->map_size);
     }
-    int fds[] = { ring->memfd, ring->data_efd, ring->space_efd };
+    int fds[] = { ring->memfd, ring->data_fd, ring->space_fd,
+                  ring->peer_data_fd, ring->peer_space_fd };
     for (size_t i = 0; i < ARRAY_SIZE(fds); i++) {
         if (fds[i] >= 0) {
             close(fds[i]);
@@ -196,12 +208,28 @@ shm_ring_create(enum shm_ring_role role, size_t capacity, size_t max_record,
                            strerror(errno));
         goto fail;
     }
-    ring->data_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    ring->space_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (ring->data_efd < 0 || ring->space_efd < 0) {
-        error = errbuf_set(eb, errno, "eventfd: %s", strerror(errno));
+    /* Each pipe end is its own open file description: the peer's flags
+     * (O_NONBLOCK) are not ours.  pipe[0] reads, pipe[1] writes. */
+    int data[2], space[2];
+    if (pipe2(data, O_CLOEXEC | O_NONBLOCK)) {
+        error = errbuf_set(eb, errno, "pipe2: %s", strerror(errno));
         goto fail;
     }
+    if (pipe2(space, O_CLOEXEC | O_NONBLOCK)) {
+        error = errbuf_set(eb, errno, "pipe2: %s", strerror(errno));
+        close(data[0]);
+        close(data[1]);
+        goto fail;
+    }
+    /* A wake-up is one byte: one page per pipe is plenty (advisory: the
+     * default size serves as well). */
+    fcntl(data[0], F_SETPIPE_SZ, SHM_RING_DOORBELL_SIZE);
+    fcntl(space[0], F_SETPIPE_SZ, SHM_RING_DOORBELL_SIZE);
+    bool producer = role == SHM_RING_PRODUCER;
+    ring->data_fd = data[producer];
+    ring->peer_data_fd = data[!producer];
+    ring->space_fd = space[!producer];
+    ring->peer_space_fd = space[producer];
     error = shm_ring_map(ring, eb);
     if (error) {
         goto fail;
@@ -218,12 +246,12 @@ fail:
 }
 
 void
-shm_ring_export(const struct shm_ring *ring, int *memfdp, int *data_efdp,
-                int *space_efdp, size_t *capacityp)
+shm_ring_export(const struct shm_ring *ring, int *memfdp, int *data_fdp,
+                int *space_fdp, size_t *capacityp)
 {
     *memfdp = ring->memfd;
-    *data_efdp = ring->data_efd;
-    *space_efdp = ring->space_efd;
+    *data_fdp = ring->peer_data_fd;
+    *space_fdp = ring->peer_space_fd;
     *capacityp = ring->capacity;
 }
 
@@ -238,14 +266,14 @@ shm_ring_indices_ok(const struct shm_ring *ring, uint64_t head, uint64_t tail)
 }
 
 int
-shm_ring_attach(enum shm_ring_role role, int memfd, int data_efd,
-                int space_efd, size_t capacity, size_t max_record,
+shm_ring_attach(enum shm_ring_role role, int memfd, int data_fd,
+                int space_fd, size_t capacity, size_t max_record,
                 struct shm_ring **ringp, struct errbuf *eb)
 {
     struct shm_ring *ring = shm_ring_alloc(role, capacity, max_record);
     ring->memfd = memfd;
-    ring->data_efd = data_efd;
-    ring->space_efd = space_efd;
+    ring->data_fd = data_fd;
+    ring->space_fd = space_fd;
 
     int error = shm_ring_check_sizes(capacity, max_record, eb);
     if (error) {
@@ -318,11 +346,20 @@ shm_ring_break(struct shm_ring *ring, struct errbuf *eb, const char *fmt, ...)
     return EPROTO;
 }
 
+/* Rings doorbell 'fd' (this end's write end).  It is non-blocking and
+ * not shared with the peer, so this never blocks: a full pipe (EAGAIN)
+ * already holds a wake-up the peer has not taken. */
 static void
-shm_ring_kick(int efd)
+shm_ring_kick(int fd)
 {
-    /* Non-blocking: a counter already near overflow has woken the peer. */
-    eventfd_write(efd, 1);
+    static const char bell = 'x';
+    ssize_t n = write(fd, &bell, 1);
+
+    if (n < 0 && errno == EAGAIN) {
+        COUNTER_INC(shm_ring_doorbell_full);
+    } else if (n < 0 && errno != EINTR) {
+        COUNTER_INC(shm_ring_doorbell_error);
+    }
 }
 
 /* ----- producer ---------------------------------------------------------- */
@@ -432,7 +469,7 @@ shm_ring_commit(struct shm_ring *ring, size_t len)
     if (atomic_load_explicit(&ring->shared->consumer_waiting,
                              memory_order_relaxed)
         && atomic_exchange(&ring->shared->consumer_waiting, 0)) {
-        shm_ring_kick(ring->data_efd);
+        shm_ring_kick(ring->data_fd);
     }
 }
 
@@ -521,7 +558,7 @@ shm_ring_pop(struct shm_ring *ring, struct buf *out, struct errbuf *eb)
     if (atomic_load_explicit(&ring->shared->producer_waiting,
                              memory_order_relaxed)
         && atomic_exchange(&ring->shared->producer_waiting, 0)) {
-        shm_ring_kick(ring->space_efd);
+        shm_ring_kick(ring->space_fd);
     }
     return 0;
 }
@@ -562,14 +599,33 @@ shm_ring_prepare_wait(struct shm_ring *ring, size_t len)
 int
 shm_ring_wait_fd(const struct shm_ring *ring)
 {
-    return ring->role == SHM_RING_CONSUMER ? ring->data_efd : ring->space_efd;
+    return ring->role == SHM_RING_CONSUMER ? ring->data_fd : ring->space_fd;
+}
+
+/* Empties doorbell 'fd' (this end's read end, non-blocking and not shared
+ * with the peer): at most SHM_RING_DRAIN_READS reads, so a peer that keeps
+ * ringing cannot hold this side here; what is left wakes the next poll. */
+#define SHM_RING_DRAIN_READS 16
+static void
+shm_ring_drain(int fd)
+{
+    char bells[4096];
+
+    for (int i = 0; i < SHM_RING_DRAIN_READS; i++) {
+        ssize_t n = read(fd, bells, sizeof bells);
+        if (n < (ssize_t) sizeof bells) {
+            if (n < 0 && errno != EAGAIN && errno != EINTR) {
+                COUNTER_INC(shm_ring_doorbell_error);
+            }
+            return;
+        }
+    }
 }
 
 void
 shm_ring_ack_wait(struct shm_ring *ring)
 {
-    eventfd_t value;
-    eventfd_read(shm_ring_wait_fd(ring), &value);
+    shm_ring_drain(shm_ring_wait_fd(ring));
     atomic_store(ring->role == SHM_RING_CONSUMER
                  ? &ring->shared->consumer_waiting
                  : &ring->shared->producer_waiting, 0);

@@ -45,13 +45,26 @@
  * Doorbells
  * =========
  *
- * Two eventfds go with a ring: "data" (rung by the producer when it added
+ * Two pipes go with a ring: "data" (rung by the producer when it added
  * records) and "space" (rung by the consumer when it freed space).  A side
  * that wants to sleep calls shm_ring_prepare_wait(), which announces it in
  * the shared header and re-checks the ring; if that returns true it polls
  * shm_ring_wait_fd() and then calls shm_ring_ack_wait().  The other side
- * rings the eventfd only when the flag was set, so a busy ring costs no
- * system calls.
+ * rings (writes one byte) only when the flag was set, so a busy ring costs
+ * no system calls.
+ *
+ * The creator keeps its own end of each pipe (one page: a wake-up is one
+ * byte) and exports the other.  The
+ * two ends of a pipe are distinct open file descriptions, so nothing the
+ * peer does to its descriptors (clearing O_NONBLOCK with fcntl(), closing
+ * them, filling or never emptying the pipe) changes the creator's: its
+ * ends stay non-blocking, a ring on a full pipe returns EAGAIN (the peer
+ * has a wake-up pending already; counted), and shm_ring_ack_wait() reads at
+ * most a bounded number of times and takes EAGAIN as "nothing to reset".
+ * The creator also keeps the peer's ends open (never using them), so a
+ * peer that closes its end cannot make a ring raise SIGPIPE.  (With an
+ * eventfd shared by both sides, a worker that cleared O_NONBLOCK on it
+ * made privd block in read() or write() forever.)
  *
  *
  * Trust
@@ -89,7 +102,7 @@
  *     struct shm_ring *ring;
  *     error = shm_ring_create(SHM_RING_CONSUMER, SHM_RING_DEFAULT_CAPACITY,
  *                             IPC_MAX_FRAME, &ring, &eb);
- *     shm_ring_export(ring, &memfd, &data_efd, &space_efd, &capacity);
+ *     shm_ring_export(ring, &memfd, &data_fd, &space_fd, &capacity);
  *     ...send them in the HelloReply...
  *     for (;;) {
  *         error = shm_ring_pop(ring, &b, &eb);
@@ -106,7 +119,7 @@
  *
  * The worker, after taking the descriptors out of the HelloReply:
  *
- *     error = shm_ring_attach(SHM_RING_PRODUCER, memfd, data_efd, space_efd,
+ *     error = shm_ring_attach(SHM_RING_PRODUCER, memfd, data_fd, space_fd,
  *                             desc->capacity, IPC_MAX_FRAME, &ring, &eb);
  *     error = shm_ring_push(ring, frame, size, &eb);    -- or ENOBUFS: full
  *
@@ -156,26 +169,29 @@ struct shm_ring;
  * between SHM_RING_MIN_CAPACITY and SHM_RING_MAX_CAPACITY) for records of
  * at most 'max_record' bytes (at most SHM_RING_MAX_RECORD(capacity)), and
  * returns the handle for end 'role' in '*ringp'.  Returns 0, EINVAL for bad
- * sizes, or the errno of memfd_create(), ftruncate(), mmap() or eventfd(). */
+ * sizes, or the errno of memfd_create(), ftruncate(), mmap() or pipe2(). */
 int shm_ring_create(enum shm_ring_role role, size_t capacity,
                     size_t max_record, struct shm_ring **ringp,
                     struct errbuf *);
 
-/* The descriptors of 'ring' and its capacity, to send to the peer.  They
- * stay owned by 'ring' (SCM_RIGHTS duplicates them into the receiver). */
+/* The descriptors for the peer (the memfd and the peer's ends of the two
+ * doorbell pipes) and the capacity, to send to it.  They stay owned by
+ * 'ring' (SCM_RIGHTS duplicates them into the receiver); only a ring from
+ * shm_ring_create() has them (-1 otherwise). */
 void shm_ring_export(const struct shm_ring *ring, int *memfdp,
-                     int *data_efdp, int *space_efdp, size_t *capacityp);
+                     int *data_fdp, int *space_fdp, size_t *capacityp);
 
-/* Maps the ring in 'memfd' as end 'role', with the doorbells 'data_efd'
- * and 'space_efd'.  'capacity' and 'max_record' are what this side expects
- * (from its configuration, not from the ring): the memfd must be exactly
+/* Maps the ring in 'memfd' as end 'role', with this end's doorbells
+ * 'data_fd' and 'space_fd' (as shm_ring_export() gave them).  'capacity'
+ * and 'max_record' are what this side expects (from its configuration,
+ * not from the ring): the memfd must be exactly
  * SHM_RING_HEADER_SIZE + capacity bytes, sealed against shrinking and
  * growing, and its header must agree.  Takes ownership of the three
  * descriptors in every case (they are closed on failure).  Returns 0,
  * EINVAL for bad sizes or seals, EPROTO for a header that does not match,
  * or the errno of fstat(), fcntl() or mmap(). */
-int shm_ring_attach(enum shm_ring_role role, int memfd, int data_efd,
-                    int space_efd, size_t capacity, size_t max_record,
+int shm_ring_attach(enum shm_ring_role role, int memfd, int data_fd,
+                    int space_fd, size_t capacity, size_t max_record,
                     struct shm_ring **ringp, struct errbuf *);
 
 /* Unmaps the ring and closes its descriptors.  NULL is fine. */
@@ -229,11 +245,12 @@ int shm_ring_pop(struct shm_ring *, struct buf *out, struct errbuf *);
  * (the announcement is withdrawn). */
 bool shm_ring_prepare_wait(struct shm_ring *, size_t len);
 
-/* The eventfd this end sleeps on: "data" for the consumer, "space" for the
- * producer. */
+/* The doorbell (a pipe's read end) this end sleeps on: "data" for the
+ * consumer, "space" for the producer. */
 int shm_ring_wait_fd(const struct shm_ring *);
 
-/* After waking up: resets the eventfd and withdraws the announcement. */
+/* After waking up: empties the doorbell (non-blocking, bounded; EAGAIN is
+ * normal) and withdraws the announcement. */
 void shm_ring_ack_wait(struct shm_ring *);
 
 /* True once the ring is broken (a call returned EPROTO). */

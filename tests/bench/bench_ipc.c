@@ -1,5 +1,5 @@
 /* bench_ipc: round trips of op batches between this process and a forked
- * echo peer, over shared-memory rings (with eventfd doorbells) and over the
+ * echo peer, over shared-memory rings (with pipe doorbells) and over the
  * SOCK_SEQPACKET socketpair (socket-only mode).
  *
  * One round trip: pack an OpBatch of N FlowPuts, carry it, decode it in the
@@ -318,7 +318,7 @@ print_conditions(double seconds)
            KEY_LEN, KEY_LEN, ACTIONS_LEN);
     printf("conditions: %s %s, %ld online CPUs (%s), load average "
            "%.2f %.2f %.2f, %.1f s per case, no CPU pinning, blocking waits "
-           "(ring: eventfd doorbells; socket: recvmsg)\n",
+           "(ring: pipe doorbells; socket: recvmsg)\n",
            u.sysname, u.release, sysconf(_SC_NPROCESSORS_ONLN), model,
            load[0], load[1], load[2], seconds);
     printf("%-6s %5s %10s %12s %12s %9s %9s %8s %8s\n", "mode", "N",

@@ -9,7 +9,9 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -495,6 +497,114 @@ shm_ring_cross_process(void **state)
     ipc_conn_close(&conn);
 }
 
+/* ----- doorbells a hostile peer cannot wedge --------------------------- */
+
+/* Clears O_NONBLOCK on 'fd', as a worker that may call fcntl(F_SETFL)
+ * would on the doorbells it was given. */
+static void
+make_blocking(int fd)
+{
+    int flags = fcntl(fd, F_GETFL);
+    assert_true(flags >= 0);
+    assert_int_equal(fcntl(fd, F_SETFL, flags & ~O_NONBLOCK), 0);
+}
+
+static bool
+is_nonblocking(int fd)
+{
+    int flags = fcntl(fd, F_GETFL);
+    assert_true(flags >= 0);
+    return flags & O_NONBLOCK;
+}
+
+/* B1: the peer clears O_NONBLOCK on the doorbells it was given; the
+ * creator's own ends stay non-blocking, so privd (the consumer of an ops
+ * ring) resets its doorbell without blocking even when nothing rang.  With
+ * a shared eventfd this read() blocked forever: the alarm fails the test
+ * then. */
+static void
+shm_ring_peer_cannot_block_consumer(void **state)
+{
+    struct fixture *f = *state;
+    struct errbuf eb;
+    int memfd, defd, sefd;
+    size_t cap;
+
+    shm_ring_export(f->cons, &memfd, &defd, &sefd, &cap);
+    make_blocking(defd);
+    make_blocking(sefd);
+    assert_true(is_nonblocking(shm_ring_wait_fd(f->cons)));
+    assert_int_not_equal(shm_ring_wait_fd(f->cons), defd);
+
+    alarm(20);
+    /* Announced, woken by nobody, reset anyway: EAGAIN is normal. */
+    assert_true(shm_ring_prepare_wait(f->cons, 0));
+    shm_ring_ack_wait(f->cons);
+    shm_ring_ack_wait(f->cons);
+    /* A real ring still works. */
+    assert_true(shm_ring_prepare_wait(f->cons, 0));
+    assert_int_equal(shm_ring_push(f->prod, "abc", 3, &eb), 0);
+    struct pollfd pfd = { .fd = shm_ring_wait_fd(f->cons), .events = POLLIN };
+    assert_int_equal(poll(&pfd, 1, 0), 1);
+    shm_ring_ack_wait(f->cons);
+    assert_int_equal(poll(&pfd, 1, 0), 0);
+    assert_int_equal(shm_ring_pop(f->cons, &f->out, &eb), 0);
+    /* The consumer rings the producer's space doorbell, whose peer end is
+     * blocking now, when the producer sleeps: it must not block either. */
+    assert_false(shm_ring_prepare_wait(f->prod, 8));
+    alarm(0);
+}
+
+/* B1: privd produces (an upcall or dump ring); the peer clears
+ * O_NONBLOCK, keeps announcing that it sleeps and never empties its data
+ * doorbell.  Ringing a full pipe returns EAGAIN (counted) and never
+ * blocks, and privd waiting for space never blocks either. */
+static void
+shm_ring_peer_cannot_block_producer(void **state)
+{
+    (void) state;
+    struct shm_ring *prod, *cons;
+    struct errbuf eb;
+    struct buf out;
+    int memfd, defd, sefd;
+    size_t cap;
+
+    assert_int_equal(shm_ring_create(SHM_RING_PRODUCER, CAP, MAX_REC,
+                                     &prod, &eb), 0);
+    shm_ring_export(prod, &memfd, &defd, &sefd, &cap);
+    assert_int_equal(shm_ring_attach(SHM_RING_CONSUMER, dup_or_die(memfd),
+                                     dup_or_die(defd), dup_or_die(sefd), CAP,
+                                     MAX_REC, &cons, &eb), 0);
+    make_blocking(defd);
+    make_blocking(sefd);
+    buf_init(&out, 0);
+
+    uint64_t full = counter_get("shm_ring_doorbell_full");
+    alarm(60);
+    /* A doorbell pipe holds a page (64 KiB if the size could not be set):
+     * ring it more often than that. */
+    for (int i = 0; i < 70000; i++) {
+        assert_true(shm_ring_prepare_wait(cons, 0));
+        assert_int_equal(shm_ring_push(prod, "x", 1, &eb), 0);
+        assert_int_equal(shm_ring_pop(cons, &out, &eb), 0);
+    }
+    assert_true(counter_get("shm_ring_doorbell_full") > full);
+
+    /* privd sleeping for space: fill the ring, announce, reset without
+     * any wake-up. */
+    while (shm_ring_push(prod, "0123456789abcdef", 16, &eb) == 0) {
+        continue;
+    }
+    assert_true(shm_ring_prepare_wait(prod, 16));
+    shm_ring_ack_wait(prod);
+    assert_true(is_nonblocking(shm_ring_wait_fd(prod)));
+    alarm(0);
+
+    buf_uninit(&out);
+    shm_ring_destroy(cons);
+    shm_ring_destroy(prod);
+}
+
 /* ----- a hostile producer ------------------------------------------------------ */
 
 static void
@@ -664,6 +774,8 @@ main(void)
         T(shm_ring_pop_copies_out),
         T(shm_ring_doorbells),
         T(shm_ring_cross_process),
+        T(shm_ring_peer_cannot_block_consumer),
+        T(shm_ring_peer_cannot_block_producer),
         T(shm_ring_rejects_head_beyond_capacity),
         T(shm_ring_rejects_head_behind_tail),
         T(shm_ring_rejects_misaligned_head),
