@@ -4,6 +4,8 @@
 #include "privd/dump-pump.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +31,10 @@ COUNTER_DEFINE(dump_pump_shard_down);
 COUNTER_DEFINE(dump_pump_worker_lost);
 COUNTER_DEFINE(dump_pump_bad_ack);
 COUNTER_DEFINE(dump_pump_purges);
+COUNTER_DEFINE(dump_pump_shard_split);
+COUNTER_DEFINE(dump_pump_flow_too_big);
+COUNTER_DEFINE(dump_pump_shard_timeout);
+COUNTER_DEFINE(dump_pump_ack_timeout);
 
 enum pump_state {
     PUMP_IDLE,                  /* Between cycles. */
@@ -42,6 +48,13 @@ struct pump_shard {
     pid_t pid;                  /* Process it was sent to; 0: down. */
     bool sent;                  /* This chunk's (or the end) was sent. */
     bool acked;                 /* Done with the cycle. */
+    int next;                   /* First flow of the chunk not sent yet:
+                                 * where a split shard resumes. */
+    bool blocked;               /* Its ring was full: the pump waits. */
+    uint64_t progress;          /* supervisor_revalidator_progress() seen
+                                 * last. */
+    long long progress_msec;    /* When it last made progress (or the
+                                 * pump started waiting on it). */
 };
 
 struct pump_waiter {
@@ -77,6 +90,8 @@ struct dump_pump {
     bool purging;               /* Current dump is a purge. */
     bool purge_requested;       /* Next dump is a purge, at once. */
     long long start_msec;       /* Current dump's start. */
+    long long end_msec;         /* When the current dump ended (the
+                                 * pump started waiting for acks). */
     long long next_dump_msec;   /* When the next dump is due. */
     uint64_t seen_policy_generation;
     uint64_t seen_mac_changes;
@@ -217,10 +232,15 @@ pump_start(struct dump_pump *p, long long now)
     p->cycle.dump_seq = p->dump_seq;
     p->cycle.purge = p->purging;
     for (unsigned int i = 0; i < p->n_shards; i++) {
-        p->shards[i].pid = supervisor_revalidator_pid(p->sup, p->pdp, i);
-        p->shards[i].acked = !p->shards[i].pid;
-        p->shards[i].sent = false;
-        if (!p->shards[i].pid) {
+        struct pump_shard *sh = &p->shards[i];
+        sh->pid = supervisor_revalidator_pid(p->sup, p->pdp, i);
+        sh->acked = !sh->pid;
+        sh->sent = false;
+        sh->next = 0;
+        sh->blocked = false;
+        sh->progress = supervisor_revalidator_progress(p->sup, p->pdp, i);
+        sh->progress_msec = now;
+        if (!sh->pid) {
             COUNTER_INC(dump_pump_shard_down);
         }
     }
@@ -263,28 +283,117 @@ pump_flow_to_msg(const struct dpif_flow *f, Dpif__Flow *m,
     m->stats = s;
 }
 
-/* Sends 'msg' to shard 'i'.  Returns false if the ring is full (retry);
- * a shard that is down or died counts as done. */
-static bool
+/* Sends 'msg' to shard 'i'.  Returns 0, ENOBUFS if the ring is full
+ * (retry), or EMSGSIZE if 'msg' is too big for one frame (the caller
+ * splits it: never a lost worker).  A shard that is down or died counts
+ * as done (0). */
+static int
 pump_send(struct dump_pump *p, unsigned int i, const Dpif__DumpShard *msg)
 {
     struct pump_shard *sh = &p->shards[i];
 
     if (sh->acked) {
-        return true;
+        return 0;
     }
     if (supervisor_revalidator_pid(p->sup, p->pdp, i) != sh->pid) {
         COUNTER_INC(dump_pump_worker_lost);
         sh->acked = true;
-        return true;
+        return 0;
     }
     int error = supervisor_send_dump(p->sup, p->pdp, i, msg);
     if (error == ENOBUFS) {
         COUNTER_INC(dump_pump_ring_full);
-        return false;
+        if (!sh->blocked) {
+            sh->blocked = true;
+            sh->progress_msec = time_msec();
+        }
+        return ENOBUFS;
+    } else if (error == EMSGSIZE) {
+        return EMSGSIZE;
     } else if (error) {
         COUNTER_INC(dump_pump_worker_lost);
         sh->acked = true;
+    }
+    sh->blocked = false;
+    return 0;
+}
+
+/* What flow 'f' adds to a DumpShard, generously (field tags, lengths and
+ * stats included), so that DUMP_PUMP_SHARD_BYTES of estimate stays well
+ * inside one frame. */
+static size_t
+pump_flow_bytes(const struct dpif_flow *f)
+{
+    return f->key_len + f->mask_len + f->actions_len + sizeof f->ufid + 96;
+}
+
+/* Sends shard 'i' the flows of the current chunk that belong to it, from
+ * sh->next on, in DumpShards of at most DUMP_PUMP_SHARD_BYTES (estimated)
+ * and, whatever the estimate, of one frame: a message the ring refuses as
+ * too big is halved.  A flow too big for a frame on its own is skipped and
+ * counted.  Returns false if the ring was full (sh->next says where to
+ * resume). */
+static bool
+pump_send_shard(struct dump_pump *p, unsigned int i, Dpif__Flow *msgs,
+                Dpif__FlowStats *stats, Dpif__Flow **ptrs, int *idx)
+{
+    struct pump_shard *sh = &p->shards[i];
+    unsigned int pieces = 0;
+
+    if (sh->acked) {
+        return true;
+    }
+    while (sh->next < p->n_chunk) {
+        Dpif__DumpShard msg = DPIF__DUMP_SHARD__INIT;
+        size_t n = 0, bytes = 0;
+        int j;
+
+        for (j = sh->next; j < p->n_chunk; j++) {
+            const struct dpif_flow *f = &p->chunk[j];
+            if (ufid_shard(&f->ufid, p->n_shards) != i) {
+                continue;
+            }
+            size_t fb = pump_flow_bytes(f);
+            if (n && bytes + fb > DUMP_PUMP_SHARD_BYTES) {
+                break;
+            }
+            pump_flow_to_msg(f, &msgs[n], &stats[n]);
+            ptrs[n] = &msgs[n];
+            idx[n] = j;
+            bytes += fb;
+            n++;
+        }
+        if (!n) {
+            break;
+        }
+        msg.dump_seq = p->dump_seq;
+        msg.flows = ptrs;
+        msg.n_flows = n;
+        msg.has_purge = p->purging;
+        msg.purge = p->purging;
+
+        int error;
+        while ((error = pump_send(p, i, &msg)) == EMSGSIZE
+               && msg.n_flows > 1) {
+            msg.n_flows /= 2;
+        }
+        if (error == ENOBUFS) {
+            return false;
+        } else if (error == EMSGSIZE) {
+            static struct log_rl rl = LOG_RL_INIT(1, 5);
+            COUNTER_INC(dump_pump_flow_too_big);
+            LOG_WARN_RL(&rl, "a flow of %zu bytes does not fit a dump "
+                        "shard: skipped this cycle",
+                        pump_flow_bytes(&p->chunk[idx[0]]));
+        }
+        /* Sent (or skipped) up to and including flow idx[n_flows - 1]. */
+        sh->next = idx[msg.n_flows - 1] + 1;
+        if (pieces++) {
+            COUNTER_INC(dump_pump_shard_split);
+        }
+        if (sh->acked) {
+            break;              /* Lost meanwhile: nothing more to send. */
+        }
     }
     return true;
 }
@@ -297,36 +406,22 @@ pump_send_chunk(struct dump_pump *p)
     Dpif__Flow *msgs = xcalloc(p->n_chunk, sizeof *msgs);
     Dpif__FlowStats *stats = xcalloc(p->n_chunk, sizeof *stats);
     Dpif__Flow **ptrs = xcalloc(p->n_chunk, sizeof *ptrs);
+    int *idx = xcalloc(p->n_chunk, sizeof *idx);
     bool ok = true;
 
     for (unsigned int i = 0; i < p->n_shards; i++) {
         struct pump_shard *sh = &p->shards[i];
-        Dpif__DumpShard msg = DPIF__DUMP_SHARD__INIT;
-        size_t n = 0;
 
         if (sh->sent) {
             continue;
         }
-        for (int j = 0; j < p->n_chunk; j++) {
-            if (ufid_shard(&p->chunk[j].ufid, p->n_shards) == i) {
-                pump_flow_to_msg(&p->chunk[j], &msgs[n], &stats[n]);
-                ptrs[n] = &msgs[n];
-                n++;
-            }
-        }
-        if (n) {
-            msg.dump_seq = p->dump_seq;
-            msg.flows = ptrs;
-            msg.n_flows = n;
-            msg.has_purge = p->purging;
-            msg.purge = p->purging;
-            if (!pump_send(p, i, &msg)) {
-                ok = false;
-                break;
-            }
+        if (!pump_send_shard(p, i, msgs, stats, ptrs, idx)) {
+            ok = false;
+            break;
         }
         sh->sent = true;
     }
+    free(idx);
     free(ptrs);
     free(stats);
     free(msgs);
@@ -359,6 +454,7 @@ pump_run_dump(struct dump_pump *p)
         COUNTER_ADD(dump_pump_flows, p->n_chunk);
         for (unsigned int i = 0; i < p->n_shards; i++) {
             p->shards[i].sent = false;
+            p->shards[i].next = 0;
         }
     }
 }
@@ -379,12 +475,79 @@ pump_run_ending(struct dump_pump *p, long long now)
         msg.duration_msec = (uint64_t) MAX(now - p->start_msec, 0);
         msg.has_purge = p->purging;
         msg.purge = p->purging;
-        if (!pump_send(p, i, &msg)) {
+        if (pump_send(p, i, &msg) == ENOBUFS) {
             return;
         }
         sh->sent = true;
     }
     p->state = PUMP_ACKING;
+    p->end_msec = now;
+    for (unsigned int i = 0; i < p->n_shards; i++) {
+        /* The ack deadlines count from the end of the dump. */
+        p->shards[i].progress_msec = now;
+    }
+}
+
+/* Kills the revalidator of shard 'i', which the pump has waited on for
+ * too long, and finishes the cycle without it. */
+static void
+pump_give_up(struct dump_pump *p, unsigned int i, const char *why)
+{
+    char reason[128];
+
+    snprintf(reason, sizeof reason, "dump shard %u of cycle %"PRIu64": %s",
+             i, p->dump_seq, why);
+    LOG_WARN("%s", reason);
+    supervisor_kill_revalidator(p->sup, p->pdp, i, reason);
+    p->shards[i].acked = true;
+    p->shards[i].blocked = false;
+}
+
+/* Deadlines of a cycle: a shard the pump waits on (a full ring while
+ * dumping, a missing DumpAck after the end) that makes no progress
+ * (supervisor_revalidator_progress()) for DUMP_PUMP_STALL_MSEC, and every
+ * shard that has not acked DUMP_PUMP_ACK_MAX_MSEC after the end of the
+ * dump, progress or not, are given up: their revalidators are killed (and
+ * respawned: their successors rebuild the shard from the next dump), and
+ * the cycle goes on without them.  So no revalidator can freeze the pump
+ * of the others.  (A dump that is merely long, privd's own work, is no
+ * revalidator's fault: it has no deadline.) */
+static void
+pump_check_deadlines(struct dump_pump *p, long long now)
+{
+    bool over = (p->state == PUMP_ACKING
+                 && now - p->end_msec >= DUMP_PUMP_ACK_MAX_MSEC);
+
+    for (unsigned int i = 0; i < p->n_shards; i++) {
+        struct pump_shard *sh = &p->shards[i];
+        bool waiting = p->state == PUMP_ACKING ? !sh->acked : sh->blocked;
+
+        if (sh->acked) {
+            continue;
+        }
+        uint64_t progress = supervisor_revalidator_progress(p->sup, p->pdp,
+                                                            i);
+        if (progress != sh->progress) {
+            sh->progress = progress;
+            sh->progress_msec = now;
+        }
+        char why[96];
+        if (over) {
+            COUNTER_INC(dump_pump_ack_timeout);
+            snprintf(why, sizeof why, "no DumpAck within %d ms of the end "
+                     "of the dump", DUMP_PUMP_ACK_MAX_MSEC);
+            pump_give_up(p, i, why);
+        } else if (waiting
+                   && now - sh->progress_msec >= DUMP_PUMP_STALL_MSEC) {
+            COUNTER_INC(dump_pump_shard_timeout);
+            snprintf(why, sizeof why, "%s for %d ms",
+                     p->state == PUMP_ACKING
+                     ? "no DumpAck and no progress"
+                     : "dump ring full and not drained",
+                     DUMP_PUMP_STALL_MSEC);
+            pump_give_up(p, i, why);
+        }
+    }
 }
 
 /* ----- completing a cycle -------------------------------------------------- */
@@ -517,6 +680,9 @@ dump_pump_run(struct dump_pump *p)
             pump_start(p, now);
         }
     }
+    if (p->state != PUMP_IDLE) {
+        pump_check_deadlines(p, now);
+    }
     if (p->state == PUMP_DUMPING) {
         pump_run_dump(p);
     }
@@ -546,7 +712,8 @@ dump_pump_wait(struct dump_pump *p, struct poller *poller)
         break;
     case PUMP_ACKING:
         /* Acks arrive on the workers' sockets, which the supervisor
-         * waits on; the timer covers the test delay and dead workers. */
+         * waits on; the timer covers the test delay, dead workers and
+         * the deadlines (checked at least every 50 ms). */
         poller_timer_wait(poller, MAX(p->start_msec + p->test_delay_msec,
                                       time_msec() + 50));
         break;

@@ -17,9 +17,19 @@
  *      shard per chunk, through the supervisor's dump rings; a full ring
  *      stops the pump until it drains (the chunk stays valid: the dump is
  *      not advanced);
+ *      A shard's flows of one chunk go in DumpShards of at most
+ *      DUMP_PUMP_SHARD_BYTES, so big flows split it into several (counted)
+ *      instead of exceeding the frame limit; a message the ring still
+ *      refuses as too big is halved, never taken for a lost worker, and a
+ *      single flow that cannot fit a frame is skipped (counted);
  *   3. send each revalidator an end_of_dump DumpShard, then wait for every
  *      DumpAck.  A revalidator that dies (or was down) during the cycle
- *      counts as done: its successor rebuilds the shard from the next dump;
+ *      counts as done: its successor rebuilds the shard from the next dump.
+ *      One that the pump waits on (full dump ring, missing DumpAck) and
+ *      that makes no progress for DUMP_PUMP_STALL_MSEC, or any shard that
+ *      has not acked DUMP_PUMP_ACK_MAX_MSEC after the end of the dump, is
+ *      given up: its revalidator is killed (and respawned) and the cycle
+ *      finishes without it;
  *   4. add the acks' rule credits to the per-rule counters, apply the
  *      dynamic flow limit (privd/flow-limit.h) to the cycle's duration and
  *      flow count, publish flow count, average and maximum, duration, limit
@@ -41,7 +51,8 @@
  *
  * Counters: dump_pump_dumps, dump_pump_flows, dump_pump_ring_full,
  * dump_pump_shard_down, dump_pump_worker_lost, dump_pump_bad_ack,
- * dump_pump_purges.
+ * dump_pump_purges, dump_pump_shard_split, dump_pump_flow_too_big,
+ * dump_pump_shard_timeout, dump_pump_ack_timeout.
  *
  * Ownership: the pump belongs to the supervisor (one per datapath), which
  * creates, runs, waits on and destroys it and hands it the DumpAcks.  It
@@ -70,6 +81,16 @@ struct supervisor;
 #define DUMP_PUMP_CHUNKS_PER_RUN 64     /* Chunks per dump_pump_run(). */
 #define DUMP_PUMP_MAX_INTERVAL_MSEC 500 /* Dump at least this often. */
 #define DUMP_PUMP_MAX_CREDITS 65536     /* Distinct (generation, rule). */
+/* Most bytes of flows (estimated generously) in one DumpShard: a chunk's
+ * flows for one shard are split into as many DumpShards as this needs, so
+ * that big flows never make a shard exceed the frame limit. */
+#define DUMP_PUMP_SHARD_BYTES (256 * 1024)
+/* A shard the pump waits on that makes no progress for this long is
+ * given up, its revalidator killed (see dump_pump_run()). */
+#define DUMP_PUMP_STALL_MSEC 5000
+/* Every shard that has not acked this long after the end of the dump is
+ * given up, even one that keeps making progress. */
+#define DUMP_PUMP_ACK_MAX_MSEC 60000
 
 /* What a completed cycle did. */
 struct dump_pump_cycle {

@@ -59,6 +59,8 @@ COUNTER_DEFINE(supervisor_announce_dropped);
 COUNTER_DEFINE(supervisor_upcalls_sent);
 COUNTER_DEFINE(supervisor_upcalls_dropped);
 COUNTER_DEFINE(supervisor_upcalls_lost_in_flight);
+COUNTER_DEFINE(supervisor_worker_stuck);
+COUNTER_DEFINE(supervisor_watchdog_kill);
 
 /* Rings by RingUse - 1. */
 #define SUP_N_RINGS 4
@@ -120,6 +122,19 @@ struct sup_worker {
                                  * exceeding it. */
     struct worker_log log;      /* Its process's stdout and stderr. */
     uint64_t report_id;         /* Last ReportRequest id sent. */
+    long long report_due;       /* When the oldest unanswered
+                                 * ReportRequest was sent; 0: none. */
+    uint64_t ring_tail[SUP_N_RINGS]; /* Rings privd produces: the
+                                      * worker's tail seen last. */
+    long long ring_stall[SUP_N_RINGS]; /* Since when that ring has held
+                                        * records and its tail has not
+                                        * moved; 0: not stalled. */
+    long long stuck_since;      /* Watchdog: when it was found stuck;
+                                 * 0: not stuck. */
+    long long owed_since;       /* Watchdog: oldest unmet obligation
+                                 * (see sup_run_watchdog()); 0: none. */
+    uint64_t n_batches;         /* Op batches taken from it (socket or
+                                 * ops ring), for the dump pump. */
     struct sup_counter *counters; /* Latest CounterReport, owned. */
     size_t n_counters;
     struct sup_inflight *inflight; /* Handlers: batches in the upcall ring
@@ -303,8 +318,14 @@ sup_worker_release(struct sup_worker *w)
         shm_ring_destroy(w->rings[i]);
         w->rings[i] = NULL;
         w->ring_waiting[i] = false;
+        w->ring_tail[i] = 0;
+        w->ring_stall[i] = 0;
     }
     buf_clear(&w->pending);
+    w->report_due = 0;
+    w->stuck_since = 0;
+    w->owed_since = 0;
+    w->n_batches = 0;
 }
 
 static void
@@ -922,6 +943,7 @@ sup_handle_report(struct sup_worker *w, const Dpif__CounterReport *r)
                             ? (unsigned int) r->memory[0]->value + 1 : 0;
         return;
     }
+    w->report_due = 0;          /* Answered, even if badly. */
     for (size_t i = 0; i < r->n_memory; i++) {
         if (!sup_counter_name_ok(r->memory[i]->name)) {
             COUNTER_INC(supervisor_bad_report);
@@ -1047,6 +1069,7 @@ sup_handle_op_batch(struct sup_worker *w, const struct ipc_msg *m)
     Dpif__OpResults results;
     struct errbuf eb = { "" };
 
+    w->n_batches++;
     op_batch_check(b, &ctx, (const Dpif__OpBatch *) m->msg);
     op_batch_execute(b, ctx.dpif);
     op_batch_to_results(b, &results);
@@ -1256,6 +1279,75 @@ sup_pump_upcalls(struct sup_worker *w)
     }
 }
 
+/* ----- liveness watchdog ------------------------------------------- */
+
+/* True for the rings privd produces into (the worker consumes them). */
+static bool
+sup_ring_is_privd_producer(size_t idx)
+{
+    return idx != SUP_RING(OPS);
+}
+
+/* Notes what 'w' owes privd and since when: a ReportRequest it has not
+ * answered, and each ring privd produces into that holds records the
+ * worker has not taken while its tail stands still.  A worker that owes
+ * nothing is never stuck, however quiet.  One that owes something for
+ * SUPERVISOR_STUCK_MSEC is shown as "stuck" (and counted); for
+ * SUPERVISOR_STUCK_KILL_MSEC, it is killed and respawned: SIGSTOPped, in
+ * an endless loop, or not reading its rings.  Returns false if 'w' was
+ * killed. */
+static bool
+sup_run_watchdog(struct sup_worker *w, long long now)
+{
+    long long owed = w->report_due;
+
+    for (size_t i = 0; i < SUP_N_RINGS; i++) {
+        struct shm_ring *r = w->rings[i];
+        struct errbuf eb = { "" };
+        uint64_t tail;
+
+        if (!r || !sup_ring_is_privd_producer(i)) {
+            continue;
+        }
+        if (shm_ring_consumed(r, &tail, &eb)) {
+            COUNTER_INC(supervisor_ring_corrupt);
+            sup_worker_kill(w, "%s", eb.msg);
+            return false;
+        }
+        if (tail == shm_ring_produced(r)) {
+            w->ring_stall[i] = 0;
+        } else if (tail != w->ring_tail[i] || !w->ring_stall[i]) {
+            w->ring_stall[i] = now;
+        }
+        w->ring_tail[i] = tail;
+        if (w->ring_stall[i] && (!owed || w->ring_stall[i] < owed)) {
+            owed = w->ring_stall[i];
+        }
+    }
+    w->owed_since = owed;
+
+    long long idle = owed ? now - owed : 0;
+    if (idle >= SUPERVISOR_STUCK_KILL_MSEC) {
+        COUNTER_INC(supervisor_watchdog_kill);
+        sup_worker_kill(w, "stuck: owed privd a reply or took nothing from "
+                        "a ring for %lld ms", idle);
+        return false;
+    } else if (idle >= SUPERVISOR_STUCK_MSEC) {
+        if (!w->stuck_since) {
+            w->stuck_since = now;
+            COUNTER_INC(supervisor_worker_stuck);
+            LOG_WARN("%s %u (pid %ld): stuck for %lld ms (killed at %d ms)",
+                     sup_role_name(w), w->index, (long) w->pid, idle,
+                     SUPERVISOR_STUCK_KILL_MSEC);
+        }
+    } else if (w->stuck_since) {
+        LOG_INFO("%s %u (pid %ld): no longer stuck", sup_role_name(w),
+                 w->index, (long) w->pid);
+        w->stuck_since = 0;
+    }
+    return true;
+}
+
 /* ----- periodic work --------------------------------------------------------------- */
 
 static void
@@ -1267,6 +1359,9 @@ sup_send_report_requests(struct supervisor *sup)
     SUP_FOR_EACH_WORKER (w, sup) {
         if (w->state == SUP_UP) {
             w->report_id = req.request_id;
+            if (!w->report_due) {
+                w->report_due = time_msec();
+            }
             sup_send(w, IPC_REPORT_REQUEST, &req.base, NULL, 0);
         }
     }
@@ -1343,8 +1438,11 @@ supervisor_run(struct supervisor *sup)
         case SUP_UP:
             sup_run_socket(w);
             sup_run_ops_ring(w);
-            if (w->role == WORKER_ROLE_HANDLER) {
+            if (w->state == SUP_UP && w->role == WORKER_ROLE_HANDLER) {
                 sup_pump_upcalls(w);
+            }
+            if (w->state == SUP_UP) {
+                sup_run_watchdog(w, now);
             }
             break;
         case SUP_DYING:
@@ -1362,6 +1460,28 @@ supervisor_run(struct supervisor *sup)
     }
     for (size_t i = 0; i < sup->n_dps; i++) {
         dump_pump_run(sup->dps[i]->pump);
+    }
+}
+
+/* Sleeps on ring 'idx' of 'w' until 'len' bytes fit (privd producing) or
+ * a record arrives (privd consuming).  The doorbell is privd's own,
+ * non-blocking end (common/shm-ring.h), so resetting it after the last
+ * wake-up cannot block, whatever the worker did to its end. */
+static void
+sup_ring_wait(struct sup_worker *w, size_t idx, size_t len,
+              struct poller *p)
+{
+    struct shm_ring *r = w->rings[idx];
+
+    if (w->ring_waiting[idx]) {
+        shm_ring_ack_wait(r);
+        w->ring_waiting[idx] = false;
+    }
+    if (shm_ring_prepare_wait(r, len)) {
+        w->ring_waiting[idx] = true;
+        poller_fd_wait(p, shm_ring_wait_fd(r), POLLIN);
+    } else {
+        poller_immediate_wake(p);
     }
 }
 
@@ -1392,29 +1512,28 @@ supervisor_wait(struct supervisor *sup, struct poller *p)
             struct shm_ring *ops = w->rings[SUP_RING(OPS)];
             struct shm_ring *res = w->rings[SUP_RING(RESULTS)];
 
+            if (w->owed_since) {
+                poller_timer_wait(p, w->owed_since
+                                  + (w->stuck_since
+                                     ? SUPERVISOR_STUCK_KILL_MSEC
+                                     : SUPERVISOR_STUCK_MSEC));
+            }
             if (w->pending.size) {
                 /* Backpressure: wait for room for the results only. */
-                if (res && shm_ring_prepare_wait(res, w->pending.size)) {
-                    poller_fd_wait(p, shm_ring_wait_fd(res), POLLIN);
-                } else if (res) {
-                    poller_immediate_wake(p);
+                if (res) {
+                    sup_ring_wait(w, SUP_RING(RESULTS), w->pending.size, p);
                 } else {
                     poller_fd_wait(p, w->conn.fd, POLLOUT);
                 }
                 break;
             }
+            if (res && w->ring_waiting[SUP_RING(RESULTS)]) {
+                shm_ring_ack_wait(res);
+                w->ring_waiting[SUP_RING(RESULTS)] = false;
+            }
             poller_fd_wait(p, w->conn.fd, POLLIN);
             if (ops) {
-                if (w->ring_waiting[SUP_RING(OPS)]) {
-                    shm_ring_ack_wait(ops);
-                    w->ring_waiting[SUP_RING(OPS)] = false;
-                }
-                if (shm_ring_prepare_wait(ops, 0)) {
-                    w->ring_waiting[SUP_RING(OPS)] = true;
-                    poller_fd_wait(p, shm_ring_wait_fd(ops), POLLIN);
-                } else {
-                    poller_immediate_wake(p);
-                }
+                sup_ring_wait(w, SUP_RING(OPS), 0, p);
             }
             if (w->role == WORKER_ROLE_HANDLER && w->dp->userspace) {
                 dpif_recv_wait(w->dp->pdp->dpif, w->index, p);
@@ -1734,11 +1853,12 @@ supervisor_for_each_proc(const struct supervisor *sup,
             [SUP_UP] = "running",
             [SUP_DYING] = "stopping",
         };
+        bool stuck = w->state == SUP_UP && w->stuck_since;
         struct proc_info info = {
             .role = sup_role_name(w),
             .id = w->id,
             .dp = dpif_name(w->dp->pdp->dpif),
-            .state = states[w->state],
+            .state = stuck ? "stuck" : states[w->state],
             .pid = w->pid,
             .uid = (uid_t) -1,
             .start_msec = w->start_msec,
@@ -1936,6 +2056,40 @@ supervisor_revalidator_pid(const struct supervisor *sup,
     }
     const struct sup_worker *w = &d->revalidators[shard];
     return w->state == SUP_UP ? w->pid : 0;
+}
+
+uint64_t
+supervisor_revalidator_progress(const struct supervisor *sup,
+                                const struct privd_dp *pdp,
+                                unsigned int shard)
+{
+    const struct sup_dp *d = sup_find_dp(sup, pdp);
+    if (!d || shard >= sup->n_revalidators) {
+        return 0;
+    }
+    const struct sup_worker *w = &d->revalidators[shard];
+    struct shm_ring *r = w->rings[SUP_RING(DUMP)];
+    uint64_t tail = 0;
+
+    if (w->state != SUP_UP) {
+        return 0;
+    }
+    if (r && shm_ring_consumed(r, &tail, NULL)) {
+        tail = 0;               /* Broken: the supervisor kills it. */
+    }
+    return tail + w->n_batches;
+}
+
+void
+supervisor_kill_revalidator(struct supervisor *sup,
+                            const struct privd_dp *pdp, unsigned int shard,
+                            const char *reason)
+{
+    struct sup_dp *d = sup_find_dp(sup, pdp);
+    if (d && shard < sup->n_revalidators
+        && d->revalidators[shard].state == SUP_UP) {
+        sup_worker_kill(&d->revalidators[shard], "%s", reason);
+    }
 }
 
 struct dump_pump *

@@ -115,7 +115,8 @@
  * supervisor_results_backlog, supervisor_announce_dropped,
  * supervisor_upcalls_sent, supervisor_upcalls_dropped,
  * supervisor_upcalls_lost_in_flight (upcalls committed to a ring whose
- * handler died before taking them).
+ * handler died before taking them), supervisor_worker_stuck,
+ * supervisor_watchdog_kill (the liveness watchdog: SUPERVISOR_STUCK_MSEC).
  *
  * Use from privd's main loop:
  *
@@ -170,6 +171,15 @@ struct supervisor;
  * worker reports about 110. */
 #define SUPERVISOR_MAX_WORKER_COUNTERS 256
 
+/* Liveness watchdog: a worker that owes privd something (a reply to a
+ * ReportRequest, taking records out of a ring privd fills) and makes no
+ * progress on it is shown as "stuck" after SUPERVISOR_STUCK_MSEC and
+ * killed (then respawned) after SUPERVISOR_STUCK_KILL_MSEC.  An idle
+ * worker owes a reply at least every SUPERVISOR_REPORT_INTERVAL_MSEC, so
+ * a stopped one is found within REPORT_INTERVAL + STUCK_KILL. */
+#define SUPERVISOR_STUCK_MSEC 3000
+#define SUPERVISOR_STUCK_KILL_MSEC 10000
+
 /* Worker ids are below this: the spawner's max_worker_id. */
 #define SUPERVISOR_MAX_WORKER_ID (CONFIG_MAX_DATAPATHS * CONFIG_MAX_WORKERS)
 
@@ -179,7 +189,8 @@ struct proc_info {
     const char *role;           /* "handler", "revalidator", "spawner". */
     unsigned id;                /* Worker id (spawner worker id). */
     const char *dp;             /* Datapath served (workers), or NULL. */
-    const char *state;          /* "starting", "running", "stopping",
+    const char *state;          /* "starting", "running", "stuck" (see
+                                 * SUPERVISOR_STUCK_MSEC), "stopping",
                                  * "down". */
     pid_t pid;                  /* 0 while not running. */
     uid_t uid;                  /* From /proc/PID/status; -1 if unknown. */
@@ -291,8 +302,19 @@ unsigned int supervisor_n_ready(const struct supervisor *);
  * that revalidator is not up.  supervisor_revalidator_pid() is its process
  * while up, else 0 (a change means the shard lost its ukeys).
  * supervisor_get_dump_pump() is the pump of datapath 'dp' (NULL if none),
- * for the control commands. */
+ * for the control commands.  supervisor_revalidator_progress() is a number
+ * that grows whenever that revalidator takes a record from its dump ring
+ * or submits an op batch (0 while it is not up): a pump that waits on a
+ * shard and sees no growth for long kills it with
+ * supervisor_kill_revalidator() ('reason' is logged and shown in
+ * "procs"). */
 struct dump_pump;
+uint64_t supervisor_revalidator_progress(const struct supervisor *,
+                                         const struct privd_dp *dp,
+                                         unsigned int shard);
+void supervisor_kill_revalidator(struct supervisor *,
+                                 const struct privd_dp *dp,
+                                 unsigned int shard, const char *reason);
 int supervisor_send_dump(struct supervisor *, const struct privd_dp *dp,
                          unsigned int shard, const Dpif__DumpShard *msg);
 pid_t supervisor_revalidator_pid(const struct supervisor *,
