@@ -6,6 +6,7 @@
 #include <linux/netlink.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@ COUNTER_DEFINE(netlink_stray_reply);     /* Answer to no request in flight. */
 COUNTER_DEFINE(netlink_recv_overflow);   /* ENOBUFS: the queue overflowed. */
 COUNTER_DEFINE(netlink_recv_truncated);  /* Datagram beyond NLSOCK_RECV_BUF_SIZE. */
 COUNTER_DEFINE(netlink_bad_message);     /* Malformed netlink header. */
+COUNTER_DEFINE(netlink_foreign_sender);  /* From a process, not the kernel. */
 
 struct nlsock {
     struct mnl_socket *mnl;     /* libmnl handle (owns the fd). */
@@ -50,8 +52,14 @@ nlsock_create(int protocol, struct nlsock **sockp)
     struct nlsock *sock = xzalloc(sizeof *sock);
     sock->mnl = mnl;
     sock->pid = mnl_socket_get_portid(mnl);
-    /* Start somewhere unlikely to match a previous owner's stale answers. */
-    sock->next_seq = (uint32_t) getpid() << 16 | 1;
+    /* Start somewhere nobody can predict: neither a previous owner's stale
+     * answers nor a forger match it (senders are checked too, in
+     * nlsock_recv()). */
+    if (getrandom(&sock->next_seq, sizeof sock->next_seq, GRND_NONBLOCK)
+        != (ssize_t) sizeof sock->next_seq) {
+        sock->next_seq = (uint32_t) getpid() << 16
+                         ^ (uint32_t) (uintptr_t) sock;
+    }
     buf_init(&sock->rx, 0);
     *sockp = sock;
     return 0;
@@ -104,8 +112,15 @@ nlsock_recv(struct nlsock *sock, struct buf *b, bool wait)
     buf_clear(b);
     buf_reserve(b, NLSOCK_RECV_BUF_SIZE);
     for (;;) {
-        ssize_t n = recv(nlsock_fd(sock), b->data, b->allocated,
-                         MSG_TRUNC | (wait ? 0 : MSG_DONTWAIT));
+        struct sockaddr_nl from;
+        struct iovec iov = { b->data, b->allocated };
+        struct msghdr msg = {
+            .msg_name = &from, .msg_namelen = sizeof from,
+            .msg_iov = &iov, .msg_iovlen = 1,
+        };
+        memset(&from, 0, sizeof from);
+        ssize_t n = recvmsg(nlsock_fd(sock), &msg,
+                            MSG_TRUNC | (wait ? 0 : MSG_DONTWAIT));
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
@@ -114,6 +129,16 @@ nlsock_recv(struct nlsock *sock, struct buf *b, bool wait)
                 COUNTER_INC(netlink_recv_overflow);
             }
             return errno;
+        }
+        if (msg.msg_namelen < sizeof from || from.nl_family != AF_NETLINK
+            || from.nl_pid != 0) {
+            /* Any process may unicast to our port id (a worker's own
+             * netlink socket, say): only the kernel is listened to. */
+            static struct log_rl rl = LOG_RL_INIT(1, 5);
+            COUNTER_INC(netlink_foreign_sender);
+            LOG_WARN_RL(&rl, "dropped a netlink datagram from port id %u, "
+                        "not the kernel", (unsigned int) from.nl_pid);
+            continue;
         }
         if ((size_t) n > b->allocated) {
             COUNTER_INC(netlink_recv_truncated);

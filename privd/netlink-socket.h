@@ -29,6 +29,14 @@
  * level).  Received datagrams that are not for the request in progress
  * (late answers to an abandoned request) are dropped and counted.
  *
+ * Trust: only the kernel is believed.  Any process can unicast a datagram
+ * to a netlink socket's port id (a compromised worker, through the netlink
+ * socket it holds, can reach privd's), so nlsock_recv() drops (and counts:
+ * netlink_foreign_sender) every datagram whose sender (recvmsg()'s
+ * sockaddr_nl) is not port id 0, and a socket's sequence numbers start at
+ * a random value (getrandom()), so that a forged answer cannot be matched
+ * to a request by guessing.
+ *
  * Errors: 0 or a positive errno; the kernel's own errors come back as the
  * positive errno of its NLMSG_ERROR.  ENOBUFS from a receive means the
  * socket's queue overflowed and messages were lost.
