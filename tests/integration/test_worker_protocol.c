@@ -21,8 +21,9 @@
  *   - execute_flood_is_bounded: dpif-evil-worker-clones floods Executes
  *     of 8,192 empty CLONEs on 64 KiB packets, dpif-evil-worker-work valid
  *     but costly ones: refused (copy cap, work budget), struck (the work
- *     budget once a second), killed and respawned, while no iteration of privd's loop takes longer than
- *     EXECUTE_FLOOD_MAX_STEP_MSEC (the bound on control-socket latency);
+ *     budget once a second), killed and respawned, while no iteration
+ *     of privd's loop takes longer than EXECUTE_FLOOD_MAX_STEP_MSEC (the
+ *     bound on control-socket latency);
  *   - flow_fanout_refused: dpif-evil-worker-fanout's flow with 4,096
  *     outputs and its flow with too many action bytes are refused, its
  *     valid flow installed;
@@ -34,6 +35,20 @@
  *     privd's counter names with huge values: they show as
  *     "handler/NAME", privd's own are untouched, a report of 300 is
  *     refused and struck.
+ *
+ * Issue 13 (a compromised worker must not stall privd), each with the evil
+ * worker in one of its modes (helpers/evil_worker.c) or a real worker:
+ *   - doorbell_abuse_does_not_block_privd (B1): a handler floods and never
+ *     empties its doorbells and never reads its results; privd's loop
+ *     keeps turning (no step over a second), rings on full pipes are
+ *     counted, and the watchdog kills the handler;
+ *   - big_flows_split_and_expire (B4): a handler installs flows with huge
+ *     action lists; dump shards are split, not taken for a lost worker,
+ *     and idle expiry still removes every flow;
+ *   - silent_revalidator_is_given_up (B5): a revalidator never acks; the
+ *     cycle finishes without it after DUMP_PUMP_STALL_MSEC, it is killed;
+ *   - stopped_handler_is_stuck_then_respawned (watchdog): SIGSTOP on a
+ *     real handler: "stuck" in procs, then killed and respawned.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -42,10 +57,12 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -56,6 +73,7 @@
 #include "common/timeval.h"
 #include "privd/dpif.h"
 #include "privd/flow-ledger.h"
+#include "privd/dump-pump.h"
 #include "privd/privd.h"
 #include "privd/spawner.h"
 #include "privd/supervisor.h"
@@ -70,13 +88,14 @@ struct fixture {
 
 /* fixture_start() with flow limit 'flow_limit' (0: the default). */
 static void
-fixture_start_limit(struct fixture *fx, const char *dp_name,
-                    const char *handler_path, unsigned int malformed_limit,
-                    uint32_t flow_limit)
+fixture_start_with(struct fixture *fx, const char *dp_name,
+                   const char *handler_path, const char *revalidator_path,
+                   unsigned int malformed_limit, uint32_t flow_limit,
+                   uint32_t max_idle_ms)
 {
     struct spawner_config scfg = {
         .handler_path = handler_path,
-        .revalidator_path = TEST_REVALD,
+        .revalidator_path = revalidator_path,
         .max_worker_id = SUPERVISOR_MAX_WORKER_ID,
     };
     struct errbuf eb = { "" };
@@ -89,6 +108,9 @@ fixture_start_limit(struct fixture *fx, const char *dp_name,
     fx->privd.cfg.malformed_limit = malformed_limit;
     if (flow_limit) {
         fx->privd.cfg.flow_limit = flow_limit;
+    }
+    if (max_idle_ms) {
+        fx->privd.cfg.max_idle_ms = max_idle_ms;
     }
     assert_int_equal(dpif_create_and_open(dp_name, "dummy", &fx->dp.dpif), 0);
     for (int i = 1; i <= 2; i++) {
@@ -111,7 +133,8 @@ static void
 fixture_start(struct fixture *fx, const char *dp_name,
               const char *handler_path, unsigned int malformed_limit)
 {
-    fixture_start_limit(fx, dp_name, handler_path, malformed_limit, 0);
+    fixture_start_with(fx, dp_name, handler_path, TEST_REVALD,
+                       malformed_limit, 0, 0);
 }
 
 static void
@@ -156,6 +179,7 @@ struct proc_snap {
     long long start_msec;
     unsigned restarts;
     char reason[256];
+    char state[16];
 };
 
 static void
@@ -169,6 +193,7 @@ snap_cb(const struct proc_info *info, void *s_)
         s->start_msec = info->start_msec;
         s->restarts = info->restarts;
         snprintf(s->reason, sizeof s->reason, "%s", info->last_exit_reason);
+        snprintf(s->state, sizeof s->state, "%s", info->state);
     }
 }
 
@@ -568,8 +593,8 @@ flow_bytes_are_bounded(void **state)
 
     (void) state;
     flow_ledger_budgets(1000, 1, &dp_budget, &worker_budget);
-    fixture_start_limit(&fx, "wpdp10", TEST_EVIL_WORKER "-bigflows", 10,
-                        1000);
+    fixture_start_with(&fx, "wpdp10", TEST_EVIL_WORKER "-bigflows",
+                       TEST_REVALD, 10, 1000, 0);
     uint64_t most = 0;
     long long deadline = time_msec() + 15000;
     while (counter_get("op_refused_flow_bytes") < refused + 64
@@ -631,6 +656,201 @@ invented_counters_are_namespaced(void **state)
     fixture_stop(&fx);
 }
 
+/* ----- issue 13: workers that try to stall privd ------------------------ */
+
+/* A copy of the evil worker in a fresh root-owned directory, next to an
+ * "evil-mode" file naming 'mode'.  Returns the copy's path (static). */
+static const char *
+evil_copy(const char *mode)
+{
+    static char path[256];
+    char dir[] = "/tmp/dpif-evil.XXXXXX";
+    char buf[65536];
+
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(chmod(dir, 0755), 0);
+    snprintf(path, sizeof path, "%s/evil-mode", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "%s\n", mode);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(chmod(path, 0644), 0);
+
+    snprintf(path, sizeof path, "%s/dpif-evil-worker", dir);
+    int in = open(TEST_EVIL_WORKER, O_RDONLY | O_CLOEXEC);
+    int out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+    assert_true(in >= 0 && out >= 0);
+    ssize_t n;
+    while ((n = read(in, buf, sizeof buf)) > 0) {
+        assert_int_equal(write(out, buf, (size_t) n), n);
+    }
+    assert_int_equal(n, 0);
+    close(in);
+    assert_int_equal(close(out), 0);
+    return path;
+}
+
+/* Removes what evil_copy() made. */
+static void
+evil_remove(const char *path)
+{
+    char p[256];
+    snprintf(p, sizeof p, "%s", path);
+    unlink(p);
+    char *slash = strrchr(p, '/');
+    assert_non_null(slash);
+    snprintf(slash + 1, sizeof p - (size_t) (slash + 1 - p), "evil-mode");
+    unlink(p);
+    *slash = '\0';
+    rmdir(p);
+}
+
+/* One fixture_step(), returning how long it took. */
+static long long
+timed_step(struct fixture *fx)
+{
+    long long t0 = time_msec();
+    fixture_step(fx);
+    return time_msec() - t0;
+}
+
+static void
+doorbell_abuse_does_not_block_privd(void **state)
+{
+    struct fixture fx;
+    const char *evil = evil_copy("doorbell");
+    uint64_t full = counter_get("shm_ring_doorbell_full");
+    uint64_t kills = counter_get("supervisor_watchdog_kill");
+
+    (void) state;
+    fixture_start(&fx, "wpdp6", evil, 10);
+    assert_true(STEP_UNTIL(&fx, 10000, supervisor_n_ready(fx.sup) == 2));
+    pid_t evil_pid = snap(&fx, "handler").pid;
+
+    /* Rings on pipes it never empties: counted, never blocking.  privd's
+     * loop keeps turning meanwhile. */
+    long long worst = 0;
+    long long until = time_msec() + 3000;
+    while (time_msec() < until
+           || counter_get("shm_ring_doorbell_full") == full) {
+        worst = MAX(worst, timed_step(&fx));
+        assert_true(time_msec() < until + 10000);
+    }
+    if (worst > 1000) {
+        fail_msg("a step of privd's loop took %lld ms", worst);
+    }
+
+    /* It never answers a ReportRequest: stuck, then killed and
+     * respawned. */
+    assert_true(STEP_UNTIL(&fx, SUPERVISOR_REPORT_INTERVAL_MSEC
+                           + SUPERVISOR_STUCK_KILL_MSEC + 5000,
+                           counter_get("supervisor_watchdog_kill") > kills));
+    assert_true(STEP_UNTIL(&fx, 5000, snap(&fx, "handler").restarts >= 1));
+    struct proc_snap h = snap(&fx, "handler");
+    assert_int_not_equal(h.pid, evil_pid);
+    if (!strstr(h.reason, "stuck")) {
+        fail_msg("unexpected end of the doorbell abuser: %s", h.reason);
+    }
+    assert_true(snap(&fx, "revalidator").restarts == 0);
+    fixture_stop(&fx);
+    evil_remove(evil);
+}
+
+static void
+big_flows_split_and_expire(void **state)
+{
+    struct fixture fx;
+    const char *evil = evil_copy("shardflows");
+    uint64_t split = counter_get("dump_pump_shard_split");
+    uint64_t lost = counter_get("dump_pump_worker_lost");
+
+    (void) state;
+    fixture_start_with(&fx, "wpdp7", evil, TEST_REVALD, 10, 0, 1000);
+    assert_true(STEP_UNTIL(&fx, 10000, supervisor_n_ready(fx.sup) == 2));
+    assert_true(STEP_UNTIL(&fx, 10000,
+                           counter_get("dump_pump_shard_split") > split));
+    /* Not taken for a lost worker, and idle expiry still works: every
+     * flow goes (none is refreshed: no packets). */
+    assert_true(STEP_UNTIL(&fx, 15000, n_flows(&fx) == 0));
+    assert_int_equal(counter_get("dump_pump_worker_lost"), lost);
+    assert_int_equal(snap(&fx, "revalidator").restarts, 0);
+    fixture_stop(&fx);
+    evil_remove(evil);
+}
+
+static uint64_t
+dump_seq(struct fixture *fx)
+{
+    struct dump_pump_show show;
+    dump_pump_get_show(supervisor_get_dump_pump(fx->sup, &fx->dp), &show);
+    return show.dump_seq;
+}
+
+static void
+silent_revalidator_is_given_up(void **state)
+{
+    struct fixture fx;
+    const char *evil = evil_copy("noack");
+    uint64_t timeouts = counter_get("dump_pump_shard_timeout");
+
+    (void) state;
+    fixture_start_with(&fx, "wpdp8", TEST_HANDLERD, evil, 10, 0, 0);
+    assert_true(STEP_UNTIL(&fx, 10000, supervisor_n_ready(fx.sup) == 2));
+    pid_t handler = snap(&fx, "handler").pid;
+    uint64_t seq = dump_seq(&fx);
+
+    /* No ack ever: the cycle is finished without it, it is killed. */
+    assert_true(STEP_UNTIL(&fx, DUMP_PUMP_STALL_MSEC + 5000,
+                           counter_get("dump_pump_shard_timeout")
+                           > timeouts));
+    assert_true(STEP_UNTIL(&fx, 2000, dump_seq(&fx) > seq));
+    assert_true(STEP_UNTIL(&fx, 5000,
+                           snap(&fx, "revalidator").restarts >= 1));
+    struct proc_snap r = snap(&fx, "revalidator");
+    if (!strstr(r.reason, "no DumpAck")) {
+        fail_msg("unexpected end of the silent revalidator: %s", r.reason);
+    }
+    assert_int_equal(snap(&fx, "handler").pid, handler);
+    fixture_stop(&fx);
+    evil_remove(evil);
+}
+
+static void
+stopped_handler_is_stuck_then_respawned(void **state)
+{
+    struct fixture fx;
+    uint64_t stuck = counter_get("supervisor_worker_stuck");
+    uint64_t kills = counter_get("supervisor_watchdog_kill");
+
+    (void) state;
+    fixture_start(&fx, "wpdp9", TEST_HANDLERD, 10);
+    assert_true(STEP_UNTIL(&fx, 10000, supervisor_n_ready(fx.sup) == 2));
+    struct proc_snap h = snap(&fx, "handler");
+    pid_t reval = snap(&fx, "revalidator").pid;
+    assert_string_equal(h.state, "running");
+
+    assert_int_equal(kill(h.pid, SIGSTOP), 0);
+    long long stopped = time_msec();
+    supervisor_request_reports(fx.sup);      /* Now it owes a reply. */
+    assert_true(STEP_UNTIL(&fx, SUPERVISOR_STUCK_MSEC + 2000,
+                           !strcmp(snap(&fx, "handler").state, "stuck")));
+    assert_true(time_msec() - stopped >= SUPERVISOR_STUCK_MSEC - 50);
+    assert_int_equal(counter_get("supervisor_worker_stuck"), stuck + 1);
+
+    assert_true(STEP_UNTIL(&fx, SUPERVISOR_STUCK_KILL_MSEC + 5000,
+                           snap(&fx, "handler").restarts >= 1
+                           && !strcmp(snap(&fx, "handler").state,
+                                      "running")));
+    struct proc_snap h2 = snap(&fx, "handler");
+    assert_int_not_equal(h2.pid, h.pid);
+    if (!strstr(h2.reason, "stuck")) {
+        fail_msg("unexpected end of the stopped handler: %s", h2.reason);
+    }
+    assert_int_equal(counter_get("supervisor_watchdog_kill"), kills + 1);
+    assert_int_equal(snap(&fx, "revalidator").pid, reval);
+    fixture_stop(&fx);
+}
+
 int
 main(void)
 {
@@ -644,6 +864,10 @@ main(void)
         cmocka_unit_test(flow_fanout_refused),
         cmocka_unit_test(flow_bytes_are_bounded),
         cmocka_unit_test(invented_counters_are_namespaced),
+        cmocka_unit_test(doorbell_abuse_does_not_block_privd),
+        cmocka_unit_test(big_flows_split_and_expire),
+        cmocka_unit_test(silent_revalidator_is_given_up),
+        cmocka_unit_test(stopped_handler_is_stuck_then_respawned),
     };
     signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, setup, NULL);

@@ -59,11 +59,26 @@
  *             every third with 300 of them (too many); forever.
  *
  * Mismatches exit with status 10 + step as above.
+ *
+ * And for issue 13's stalls (test_worker_protocol, test_boundary_dpifd.sh):
+ *
+ *   doorbell  (handler) turns every ring doorbell against privd: fills the
+ *             ops ring's data pipe, always announces that it sleeps on
+ *             both of privd's rings so that privd rings on every record,
+ *             submits op batches without end and takes its results but
+ *             never empties a doorbell and never reads its socket (B1);
+ *   shardflows (handler) installs flows with the largest action lists privd
+ *             accepts (32 KiB, else 2 KB: enough that a dump chunk of them
+ *             exceeds the dump pump's shard budget), then idles politely:
+ *             answers ReportRequests, drains its results (B4);
+ *   noack     (revalidator) takes every DumpShard out of its dump ring and
+ *             answers ReportRequests, but never sends a DumpAck (B5).
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,7 +101,9 @@
 #include "proto/worker.pb-c.h"
 
 static struct ipc_conn conn;
-static struct shm_ring *ops_ring, *results_ring;
+static struct shm_ring *ops_ring, *results_ring, *dump_ring;
+static int ops_data_fd = -1;      /* Our (write) end of the ops doorbell. */
+static uint8_t *results_raw;      /* Raw mapping of the results ring. */
 static uint8_t *ops_raw;          /* Raw mapping of the ops ring memfd. */
 static uint64_t ops_capacity;
 static int mac_fd = -1;           /* The MAC table memfd, if privd sent it. */
@@ -104,14 +121,16 @@ die(int status, const char *what, const struct errbuf *eb)
 #endif
 
 static void
-handshake(unsigned int id)
+handshake(enum worker_role role, unsigned int id)
 {
     struct errbuf eb = { "" };
     Dpif__Hello hello = DPIF__HELLO__INIT;
     struct ipc_msg m;
 
     hello.protocol_version = IPC_VERSION;
-    hello.role = DPIF__WORKER_ROLE__WORKER_ROLE_HANDLER;
+    hello.role = (role == WORKER_ROLE_REVALIDATOR
+                  ? DPIF__WORKER_ROLE__WORKER_ROLE_REVALIDATOR
+                  : DPIF__WORKER_ROLE__WORKER_ROLE_HANDLER);
     hello.worker_id = id;
     hello.pid = (uint32_t) getpid();
     if (ipc_send(&conn, IPC_HELLO, 1, &hello.base, NULL, 0, &eb)
@@ -131,6 +150,7 @@ handshake(unsigned int id)
             ops_raw = mmap(NULL, SHM_RING_HEADER_SIZE + d->capacity,
                            PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
             ops_capacity = d->capacity;
+            ops_data_fd = defd;
             if (ops_raw == MAP_FAILED
                 || shm_ring_attach(SHM_RING_PRODUCER, memfd, defd, sefd,
                                    d->capacity, IPC_MAX_FRAME, &ops_ring,
@@ -138,10 +158,19 @@ handshake(unsigned int id)
                 die(2, "ops ring", &eb);
             }
         } else if (d->use == DPIF__RING_USE__RING_USE_RESULTS) {
-            if (shm_ring_attach(SHM_RING_CONSUMER, memfd, defd, sefd,
-                                d->capacity, IPC_MAX_FRAME, &results_ring,
-                                &eb)) {
+            results_raw = mmap(NULL, SHM_RING_HEADER_SIZE + d->capacity,
+                               PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+            if (results_raw == MAP_FAILED
+                || shm_ring_attach(SHM_RING_CONSUMER, memfd, defd, sefd,
+                                   d->capacity, IPC_MAX_FRAME, &results_ring,
+                                   &eb)) {
                 die(2, "results ring", &eb);
+            }
+        } else if (d->use == DPIF__RING_USE__RING_USE_DUMP) {
+            if (shm_ring_attach(SHM_RING_CONSUMER, memfd, defd, sefd,
+                                d->capacity, IPC_MAX_FRAME, &dump_ring,
+                                &eb)) {
+                die(2, "dump ring", &eb);
             }
         } else {
             close(memfd);
@@ -592,6 +621,238 @@ scribble_mac_table(void)
     }
 }
 
+/* Answers a ReportRequest on the socket with an empty CounterReport and
+ * ignores everything else it holds. */
+static void
+serve_socket(void)
+{
+    for (;;) {
+        struct pollfd pfd = { .fd = conn.fd, .events = POLLIN };
+        struct errbuf eb = { "" };
+        struct ipc_msg m;
+        if (poll(&pfd, 1, 0) != 1) {
+            return;
+        }
+        int error = ipc_recv(&conn, &m, &eb);
+        if (error == EAGAIN) {
+            return;
+        } else if (error == EPIPE) {
+            exit(0);
+        } else if (error) {
+            continue;
+        }
+        if (m.hdr.type == IPC_REPORT_REQUEST) {
+            const Dpif__ReportRequest *rq
+                = (const Dpif__ReportRequest *) m.msg;
+            Dpif__CounterReport rep = DPIF__COUNTER_REPORT__INIT;
+            rep.request_id = rq->request_id;
+            ipc_send(&conn, IPC_COUNTER_REPORT, 2, &rep.base, NULL, 0, &eb);
+        } else if (m.hdr.type == IPC_SHUTDOWN) {
+            exit(0);
+        }
+        ipc_msg_destroy(&m);
+    }
+}
+
+/* Pops and discards what 'ring' holds; returns the records taken. */
+static unsigned int
+drain_ring(struct shm_ring *ring)
+{
+    struct errbuf eb = { "" };
+    struct buf rec;
+    unsigned int n = 0;
+
+    buf_init(&rec, 0);
+    while (ring && !shm_ring_pop(ring, &rec, &eb)) {
+        n++;
+    }
+    buf_uninit(&rec);
+    return n;
+}
+
+/* A polite idle loop: reports, results and dump records taken, nothing
+ * else done. */
+NO_RETURN static void
+idle_politely(void)
+{
+    for (;;) {
+        serve_socket();
+        drain_ring(results_ring);
+        drain_ring(dump_ring);
+        struct pollfd pfd = { .fd = conn.fd, .events = POLLIN };
+        poll(&pfd, 1, 20);
+    }
+}
+
+/* Pushes a batch whose one op is 'op' and returns its result's errno. */
+static uint32_t
+submit_one(Dpif__Op *op)
+{
+    Dpif__Op *one[1] = { op };
+    push_batch(one, 1);
+    struct errbuf eb = { "" };
+    struct buf rec;
+    struct ipc_msg m;
+    uint32_t error = 999;
+
+    buf_init(&rec, 0);
+    for (int i = 0; i < 500; i++) {
+        int e = shm_ring_pop(results_ring, &rec, &eb);
+        if (!e) {
+            break;
+        }
+        serve_socket();
+        poll(NULL, 0, 10);
+    }
+    if (rec.size && !ipc_frame_decode(rec.data, rec.size,
+                                      IPC_TYPE_BIT(IPC_OP_RESULTS), &m,
+                                      &eb)) {
+        const Dpif__OpResults *r = (const Dpif__OpResults *) m.msg;
+        if (r->n_results) {
+            error = r->results[0]->error;
+        }
+        ipc_msg_destroy(&m);
+    }
+    buf_uninit(&rec);
+    return error;
+}
+
+/* One FLOW_PUT create op and what it points to. */
+struct evil_put {
+    struct buf key;             /* Flow key (in_port 1, IPv4 to nw_dst). */
+    struct buf actions;         /* TRUNC actions, then output:2. */
+    union ufid ufid;            /* From the key. */
+    Dpif__FlowPut put;          /* Points into the above. */
+    Dpif__Op op;                /* The op: 'put'. */
+};
+
+/* Builds in 'p' the create of a flow to 'nw_dst' (host order) whose actions
+ * take about 'actions_len' bytes (just one output if that is small). */
+static void
+evil_put_init(struct evil_put *p, uint32_t nw_dst, size_t actions_len)
+{
+    struct flow f;
+
+    memset(&f, 0, sizeof f);
+    f.in_port = 1;
+    f.dl_type = htons(0x0800);
+    f.nw_dst = htonl(nw_dst);
+    buf_init(&p->key, 0);
+    buf_init(&p->actions, 0);
+    odp_key_from_flow(&p->key, &f, NULL);
+    while (p->actions.size + 16 <= actions_len) {
+        odp_put_trunc(&p->actions, 1500);
+    }
+    odp_put_output(&p->actions, 2);
+    ufid_from_key(p->key.data, p->key.size, NULL, 0, &p->ufid);
+    dpif__flow_put__init(&p->put);
+    p->put.key.data = p->key.data;
+    p->put.key.len = p->key.size;
+    p->put.actions.data = p->actions.data;
+    p->put.actions.len = p->actions.size;
+    p->put.ufid.data = (uint8_t *) &p->ufid;
+    p->put.ufid.len = sizeof p->ufid;
+    p->put.has_create = p->put.create = true;
+    dpif__op__init(&p->op);
+    p->op.op_case = DPIF__OP__OP_FLOW_PUT;
+    p->op.flow_put = &p->put;
+}
+
+static void
+evil_put_uninit(struct evil_put *p)
+{
+    buf_uninit(&p->key);
+    buf_uninit(&p->actions);
+}
+
+/* shardflows: flows to 10.1.X.Y, each with about 'actions_len' bytes of
+ * actions.  Returns the flows created. */
+static unsigned int
+install_big_flows(unsigned int n, size_t actions_len)
+{
+    unsigned int created = 0;
+
+    for (unsigned int i = 0; i < n; i++) {
+        struct evil_put p;
+
+        evil_put_init(&p, 0x0a010000 + i, actions_len);
+        uint32_t error = submit_one(&p.op);
+        evil_put_uninit(&p);
+        if (error) {
+            break;
+        }
+        created++;
+    }
+    return created;
+}
+
+NO_RETURN static void
+mode_shardflows(void)
+{
+    /* 40 flows of 32 KiB: one chunk of them is 1.2 MiB for one shard, more
+     * than a frame.  If privd caps worker actions, 200 of 2 KB: one chunk
+     * is still over the pump's shard budget. */
+    unsigned int n = install_big_flows(40, 32 * 1024 - 64);
+    if (!n) {
+        n = install_big_flows(200, 2000);
+    }
+    fprintf(stderr, "dpif-evil-worker: shardflows: %u flows installed\n", n);
+    idle_politely();
+}
+
+NO_RETURN static void
+mode_noack(void)
+{
+    if (!dump_ring) {
+        die(2, "noack: no dump ring", NULL);
+    }
+    idle_politely();
+}
+
+/* doorbell: see the file comment. */
+NO_RETURN static void
+mode_doorbell(void)
+{
+    _Atomic uint32_t *ops_producer_waiting
+        = (_Atomic uint32_t *) (void *) (ops_raw + 72);
+    _Atomic uint32_t *results_consumer_waiting
+        = (_Atomic uint32_t *) (void *) (results_raw + 136);
+    char junk[4096];
+
+    /* privd's end of the ops data pipe: as full as we can make it. */
+    memset(junk, 'x', sizeof junk);
+    while (write(ops_data_fd, junk, sizeof junk) > 0) {
+        continue;
+    }
+
+    /* Op batches, each answered: privd rings our results doorbell (which
+     * we never empty) on every one, and our ops space doorbell on every
+     * record it takes.  Same flow every time: EEXIST after the first. */
+    struct evil_put p;
+    evil_put_init(&p, 0x0a000064, 0);
+    Dpif__Op *one[1] = { &p.op };
+    Dpif__OpBatch batch = DPIF__OP_BATCH__INIT;
+    batch.ops = one;
+    batch.n_ops = 1;
+    struct buf frame;
+    struct errbuf eb = { "" };
+    buf_init(&frame, 0);
+    if (ipc_frame_pack(IPC_OP_BATCH, 1, &batch.base, &frame, &eb)) {
+        die(3, "pack", &eb);
+    }
+    for (;;) {
+        atomic_store(ops_producer_waiting, 1);
+        atomic_store(results_consumer_waiting, 1);
+        /* A full ring is retried at once: the flags are set again on
+         * every turn, so that privd rings on every record it takes. */
+        int error = shm_ring_push(ops_ring, frame.data, frame.size, &eb);
+        if (error && error != ENOBUFS) {
+            die(3, "push", &eb);
+        }
+        drain_ring(results_ring);
+    }
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -620,7 +881,7 @@ main(int argc, char *argv[])
         die(2, "sandbox", &eb);
     }
     ipc_conn_init(&conn, DPIF_WORKER_CONTROL_FD, IPC_ACCEPT_FROM_PRIVD);
-    handshake(id);
+    handshake(role, id);
     if (!strcmp(mode, "mac")) {
         scribble_mac_table();
     } else if (!strcmp(mode, "sigsys")) {
@@ -628,6 +889,14 @@ main(int argc, char *argv[])
         fprintf(stderr, "dpif-evil-worker: calling sysinfo\n");
         sysinfo(&si);
         die(5, "sysinfo did not kill", NULL);
+    } else if (!strcmp(mode, "doorbell")) {
+        mode_doorbell();
+    } else if (!strcmp(mode, "shardflows")) {
+        mode_shardflows();
+    } else if (!strcmp(mode, "noack")) {
+        mode_noack();
+    } else if (mode[0]) {
+        die(2, "unknown evil-mode", NULL);
     }
 
     /* Ingredients of the ops. */
