@@ -895,8 +895,6 @@ main(int argc, char *argv[])
         mode_shardflows();
     } else if (!strcmp(mode, "noack")) {
         mode_noack();
-    } else if (mode[0]) {
-        die(2, "unknown evil-mode", NULL);
     }
 
     /* Ingredients of the ops. */
