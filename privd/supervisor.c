@@ -61,6 +61,7 @@ COUNTER_DEFINE(supervisor_upcalls_dropped);
 COUNTER_DEFINE(supervisor_upcalls_lost_in_flight);
 COUNTER_DEFINE(supervisor_worker_stuck);
 COUNTER_DEFINE(supervisor_watchdog_kill);
+COUNTER_DEFINE(supervisor_policy_deferred);
 
 /* Rings by RingUse - 1. */
 #define SUP_N_RINGS 4
@@ -145,6 +146,9 @@ struct sup_worker {
     size_t n_gauges;            /* Entries in 'gauges'. */
     unsigned int denied_syscall; /* 1 + the syscall named by its dying
                                   * note (common/sandbox.h), 0 if none. */
+    bool policy_owed;           /* The datapath's latest policy found its
+                                 * socket full: sup_send_policy() again
+                                 * from supervisor_run(). */
 };
 
 /* One datapath's workers and status page.  Allocated once (workers point
@@ -408,6 +412,7 @@ sup_worker_spawn(struct sup_worker *w)
     w->start_msec = time_msec();
     w->hello_deadline = w->start_msec + SUPERVISOR_HELLO_TIMEOUT_MSEC;
     w->strikes = 0;
+    w->policy_owed = false;     /* The handshake carries the policy. */
     op_work_budget_init(&w->work);
     w->throttle_strike = LLONG_MIN / 2;
     w->kill_reason[0] = '\0';
@@ -546,6 +551,39 @@ sup_send(struct sup_worker *w, enum ipc_type type,
                     ipc_type_name(type), eb.msg);
     }
     return error;
+}
+
+/* Sends the datapath's latest policy to 'w'.  A policy is state, not an
+ * event: one that finds the socket full is owed ('policy_owed') and sent
+ * again from supervisor_run() until it goes through, so that no worker is
+ * left on an old policy.  A newer policy replaces the owed one (the
+ * datapath keeps only the latest).  A worker that never drains its socket
+ * stops answering ReportRequests too, and the watchdog replaces it; the
+ * new process gets the policy in its handshake. */
+static void
+sup_send_policy(struct sup_worker *w)
+{
+    static struct log_rl rl = LOG_RL_INIT(5, 20);
+    struct errbuf eb = { "" };
+
+    if (!w->dp->policy) {
+        w->policy_owed = false;
+        return;
+    }
+    int error = ipc_send(&w->conn, IPC_POLICY_UPDATE, w->seq++,
+                         &w->dp->policy->base, NULL, 0, &eb);
+    if (error == EAGAIN) {
+        if (!w->policy_owed) {
+            COUNTER_INC(supervisor_policy_deferred);
+        }
+        w->policy_owed = true;
+        return;
+    }
+    w->policy_owed = false;
+    if (error && error != EPIPE) {
+        LOG_WARN_RL(&rl, "%s %u: sending its policy: %s", sup_role_name(w),
+                    w->index, eb.msg);
+    }
 }
 
 /* Delivers a bulk message: into ring 'ring' (a SUP_RING index) or, in
@@ -910,9 +948,7 @@ sup_handle_hello(struct sup_worker *w, const struct ipc_msg *m,
     w->state = SUP_UP;
     LOG_INFO("%s %u (pid %ld, uid %ld): ready", sup_role_name(w), w->index,
              (long) w->pid, (long) cred.uid);
-    if (w->dp->policy) {
-        sup_send(w, IPC_POLICY_UPDATE, &w->dp->policy->base, NULL, 0);
-    }
+    sup_send_policy(w);
 }
 
 /* ----- worker messages -------------------------------------------------------- */
@@ -1437,6 +1473,9 @@ supervisor_run(struct supervisor *sup)
             break;
         case SUP_UP:
             sup_run_socket(w);
+            if (w->state == SUP_UP && w->policy_owed) {
+                sup_send_policy(w);
+            }
             sup_run_ops_ring(w);
             if (w->state == SUP_UP && w->role == WORKER_ROLE_HANDLER) {
                 sup_pump_upcalls(w);
@@ -1994,14 +2033,12 @@ supervisor_set_policy(struct supervisor *sup, const struct privd_dp *pdp,
     supervisor_set_policy_generation(sup, pdp, copy->generation);
     for (unsigned int i = 0; i < sup->n_handlers; i++) {
         if (d->handlers[i].state == SUP_UP) {
-            sup_send(&d->handlers[i], IPC_POLICY_UPDATE, &copy->base, NULL,
-                     0);
+            sup_send_policy(&d->handlers[i]);
         }
     }
     for (unsigned int i = 0; i < sup->n_revalidators; i++) {
         if (d->revalidators[i].state == SUP_UP) {
-            sup_send(&d->revalidators[i], IPC_POLICY_UPDATE, &copy->base,
-                     NULL, 0);
+            sup_send_policy(&d->revalidators[i]);
         }
     }
     return 0;

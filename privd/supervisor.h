@@ -116,7 +116,9 @@
  * supervisor_upcalls_sent, supervisor_upcalls_dropped,
  * supervisor_upcalls_lost_in_flight (upcalls committed to a ring whose
  * handler died before taking them), supervisor_worker_stuck,
- * supervisor_watchdog_kill (the liveness watchdog: SUPERVISOR_STUCK_MSEC).
+ * supervisor_watchdog_kill (the liveness watchdog: SUPERVISOR_STUCK_MSEC),
+ * supervisor_policy_deferred (a policy update found a worker's socket
+ * full; it is sent again until it goes through, never dropped).
  *
  * Use from privd's main loop:
  *
