@@ -35,6 +35,7 @@ COUNTER_DEFINE(dump_pump_shard_split);
 COUNTER_DEFINE(dump_pump_flow_too_big);
 COUNTER_DEFINE(dump_pump_shard_timeout);
 COUNTER_DEFINE(dump_pump_ack_timeout);
+COUNTER_DEFINE(dump_pump_mac_changes);
 
 enum pump_state {
     PUMP_IDLE,                  /* Between cycles. */
@@ -95,6 +96,10 @@ struct dump_pump {
     long long next_dump_msec;   /* When the next dump is due. */
     uint64_t seen_policy_generation;
     uint64_t seen_mac_changes;
+    bool mac_change_pending;    /* The MAC table changed; a cycle is due
+                                 * at 'mac_cycle_at'. */
+    long long mac_cycle_at;     /* Earliest start of a cycle for MAC
+                                 * changes (see pump_inputs_changed()). */
     uint64_t n_flows_start;     /* Datapath flows at the cycle's start. */
 
     struct dpif_flow_dump *dump;
@@ -197,7 +202,7 @@ dump_pump_set_test_delay(struct dump_pump *p, long long msec)
 /* ----- starting a cycle ---------------------------------------------------- */
 
 static bool
-pump_inputs_changed(struct dump_pump *p)
+pump_inputs_changed(struct dump_pump *p, long long now)
 {
     bool changed = false;
 
@@ -209,8 +214,14 @@ pump_inputs_changed(struct dump_pump *p)
         uint64_t c = mac_table_changes(p->macs);
         if (c != p->seen_mac_changes) {
             p->seen_mac_changes = c;
-            changed = true;
+            if (!p->mac_change_pending) {
+                COUNTER_INC(dump_pump_mac_changes);
+            }
+            p->mac_change_pending = true;
         }
+    }
+    if (p->mac_change_pending && now >= p->mac_cycle_at) {
+        changed = true;
     }
     return changed;
 }
@@ -622,6 +633,11 @@ pump_finish(struct dump_pump *p, long long now)
     status_page_publish(p->status, &v);
 
     p->state = PUMP_IDLE;
+    /* MAC changes may start the next cycle once the pump has idled as long
+     * as this cycle took (and DUMP_PUMP_MAC_MIN_INTERVAL_MSEC at least):
+     * dumping for them takes at most half of privd's time. */
+    p->mac_cycle_at = time_msec() + MAX((long long) duration,
+                                        DUMP_PUMP_MAC_MIN_INTERVAL_MSEC);
     /* Waiters may register new requests from their callbacks: work on a
      * snapshot of the list. */
     size_t n = p->n_waiters;
@@ -675,8 +691,9 @@ dump_pump_run(struct dump_pump *p)
     long long now = time_msec();
 
     if (p->state == PUMP_IDLE) {
-        bool changed = pump_inputs_changed(p);
+        bool changed = pump_inputs_changed(p, now);
         if (changed || p->purge_requested || now >= p->next_dump_msec) {
+            p->mac_change_pending = false;  /* This cycle sees them. */
             pump_start(p, now);
         }
     }
@@ -703,6 +720,9 @@ dump_pump_wait(struct dump_pump *p, struct poller *poller)
             poller_immediate_wake(poller);
         } else {
             poller_timer_wait(poller, p->next_dump_msec);
+        }
+        if (p->mac_change_pending) {
+            poller_timer_wait(poller, p->mac_cycle_at);
         }
         break;
     case PUMP_DUMPING:

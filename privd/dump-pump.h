@@ -52,7 +52,9 @@
  * Counters: dump_pump_dumps, dump_pump_flows, dump_pump_ring_full,
  * dump_pump_shard_down, dump_pump_worker_lost, dump_pump_bad_ack,
  * dump_pump_purges, dump_pump_shard_split, dump_pump_flow_too_big,
- * dump_pump_shard_timeout, dump_pump_ack_timeout.
+ * dump_pump_shard_timeout, dump_pump_ack_timeout, dump_pump_mac_changes
+ * (MAC table changes seen; they start a cycle after an idle time at
+ * least as long as the last cycle, DUMP_PUMP_MAC_MIN_INTERVAL_MSEC).
  *
  * Ownership: the pump belongs to the supervisor (one per datapath), which
  * creates, runs, waits on and destroys it and hands it the DumpAcks.  It
@@ -91,6 +93,12 @@ struct supervisor;
 /* Every shard that has not acked this long after the end of the dump is
  * given up, even one that keeps making progress. */
 #define DUMP_PUMP_ACK_MAX_MSEC 60000
+/* A change of the MAC table starts a cycle only once the pump has idled
+ * for as long as the last cycle took, and at least this long: the table's
+ * change count lives in memory handlers write, so a handler (hostile, or
+ * learning a storm of addresses) could otherwise keep privd dumping back
+ * to back.  Policy changes and purges are not held back. */
+#define DUMP_PUMP_MAC_MIN_INTERVAL_MSEC 100
 
 /* What a completed cycle did. */
 struct dump_pump_cycle {

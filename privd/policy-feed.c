@@ -289,7 +289,7 @@ feed_load_rules(struct policy_feed *feed, struct feed_dp *d,
 static void
 feed_dp_destroy(struct policy_feed *feed, struct feed_dp *d)
 {
-    supervisor_set_mac_table(feed->sup, d->pdp, -1, 0);
+    supervisor_set_mac_table(feed->sup, d->pdp, -1, 0, NULL);
     mac_table_close(d->macs);
     if (d->mac_fd >= 0) {
         close(d->mac_fd);
@@ -330,7 +330,7 @@ policy_feed_add_dp(struct policy_feed *feed, struct privd_dp *pdp,
     }
     if (!error) {
         supervisor_set_mac_table(feed->sup, pdp, d->mac_fd,
-                                 (uint64_t) st.st_size);
+                                 (uint64_t) st.st_size, d->macs);
         error = feed_load_rules(feed, d, eb);
     }
     if (error) {

@@ -2000,12 +2000,13 @@ supervisor_set_policy_generation(struct supervisor *sup,
 
 void
 supervisor_set_mac_table(struct supervisor *sup, const struct privd_dp *pdp,
-                         int fd, uint64_t size)
+                         int fd, uint64_t size, const struct mac_table *macs)
 {
     struct sup_dp *d = sup_find_dp(sup, pdp);
     if (d) {
         d->mac_table_fd = fd;
         d->mac_table_size = size;
+        dump_pump_set_mac_table(d->pump, macs);
     }
 }
 

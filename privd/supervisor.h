@@ -150,6 +150,7 @@
 #include "proto/worker.pb-c.h"
 
 struct Dpif__PolicyUpdate;
+struct mac_table;
 struct poller;
 struct privd;
 struct privd_dp;
@@ -275,7 +276,9 @@ void supervisor_set_policy_generation(struct supervisor *,
  *
  * supervisor_set_mac_table() attaches the MAC learning table's memfd 'fd'
  * ('size' bytes; borrowed, must stay open while the supervisor lives) to
- * every later HelloReply as REGION_USE_MAC_TABLE.
+ * every later HelloReply as REGION_USE_MAC_TABLE, and gives privd's
+ * read-only mapping 'macs' (borrowed likewise; NULL with fd -1) to the
+ * datapath's dump pump, whose cycles then follow the table's changes.
  *
  * supervisor_set_policy() keeps a copy of 'update' (rules inline; no
  * descriptors), sends it to every running worker of 'dp' now, and to every
@@ -283,7 +286,8 @@ void supervisor_set_policy_generation(struct supervisor *,
  * generation in the status page.  Returns 0, or EINVAL if 'update' cannot
  * be copied. */
 void supervisor_set_mac_table(struct supervisor *, const struct privd_dp *dp,
-                              int fd, uint64_t size);
+                              int fd, uint64_t size,
+                              const struct mac_table *macs);
 int supervisor_set_policy(struct supervisor *, const struct privd_dp *dp,
                           const struct Dpif__PolicyUpdate *update);
 

@@ -22,6 +22,10 @@
 #      privd does not crash, and handler 1 (ports p1 and p3) keeps
 #      forwarding new flows and stays up.  In the ASan build dpifd_stop
 #      also fails on any sanitizer report.
+#   4. A handler learns a storm of MACs (mode "macstorm": a new address
+#      every millisecond, through the table's API): the table's change
+#      count never rests, yet privd starts at most one cycle per 100 ms
+#      for it (at most 26 cycles in 2 s).
 #
 # Usage: test_worker_attacks_dpifd.sh DPIFD DPIFCTL EVIL_WORKER REVALD
 set -eu
@@ -176,6 +180,30 @@ procs_list | awk '$1 == "handler" && $2 == 1 && $5 == "running" { ok = 1 }
                   END { exit !ok }' || fail "handler 1: $(procs_list)"
 [ -n "$(counter mac_table_slot_invalid)" ] \
     || fail "no process counted an invalid slot"
+dpifd_stop
+
+# ----- 4. a handler learns a storm of MACs ------------------------------------
+
+# Handler 0 learns a new address every millisecond, so the table's change
+# count never rests: privd starts a cycle for MAC changes at most every
+# DUMP_PUMP_MAC_MIN_INTERVAL_MSEC (100 ms), so 2 s hold at most 20 of those
+# plus the periodic ones (before: a cycle after every cycle).
+echo macstorm >"$BIN/evil-mode"
+dpifd_start 3 --datapath dummy@br0 --port p1:dummy --port p2:dummy \
+    --handlers 2 --revalidators 1
+storming() { grep -q "learning a MAC storm" "$DIR/log"; }
+wait_for storming || fail "the evil handler did not start its MAC storm"
+sleep 0.5
+d0=$(counter dump_pump_dumps)
+sleep 2
+d1=$(counter dump_pump_dumps)
+echo "macstorm: $((d1 - d0)) dump cycles in 2 s;" \
+     "MAC changes seen: $(counter dump_pump_mac_changes)"
+[ "$(counter dump_pump_mac_changes)" -gt 0 ] \
+    || fail "privd saw no MAC change"
+[ $((d1 - d0)) -le 26 ] \
+    || fail "the MAC storm drove $((d1 - d0)) dump cycles in 2 s"
+kill -0 "$PID" || fail "privd died"
 dpifd_stop
 DPIFD=$REAL_DPIFD
 echo PASS

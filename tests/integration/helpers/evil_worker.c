@@ -73,6 +73,9 @@
  *             answers ReportRequests, drains its results (B4);
  *   noack     (revalidator) takes every DumpShard out of its dump ring and
  *             answers ReportRequests, but never sends a DumpAck (B5).
+ *   macstorm  (handler 0) learns a new source MAC every millisecond
+ *             through the table's API, so that its change count never
+ *             rests: privd must not dump back to back for it.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -90,6 +93,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/mac-table.h"
 #include "common/flow.h"
 #include "common/ipc.h"
 #include "common/odp-actions.h"
@@ -621,6 +625,34 @@ scribble_mac_table(void)
     }
 }
 
+/* macstorm: learns a new source address every millisecond through the
+ * table's own API, as a handler flooded with random source MACs would,
+ * so that the table's change count moves without end; keeps its socket
+ * drained.  Until killed. */
+NO_RETURN static void
+mode_macstorm(void)
+{
+    struct mac_table *table;
+    struct errbuf eb = { "" };
+
+    if (mac_fd < 0 || mac_table_attach(mac_fd, true, &table, &eb)) {
+        die(4, "attach MAC table", &eb);
+    }
+    fprintf(stderr, "dpif-evil-worker: learning a MAC storm\n");
+    for (uint32_t n = 1;; n++) {
+        struct eth_addr mac = { { 0x02, 0xee, (uint8_t) (n >> 24),
+                                  (uint8_t) (n >> 16), (uint8_t) (n >> 8),
+                                  (uint8_t) n } };
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        mac_table_learn(table, mac, 0, 1 + n % 2,
+                        (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
+                        NULL);
+        drain_socket();
+        poll(NULL, 0, 1);
+    }
+}
+
 /* Answers a ReportRequest on the socket with an empty CounterReport and
  * ignores everything else it holds. */
 static void
@@ -866,7 +898,7 @@ main(int argc, char *argv[])
     }
     char mode[32];
     read_mode(mode, sizeof mode);
-    if (!strcmp(mode, "mac") && id != 0) {
+    if ((!strcmp(mode, "mac") || !strcmp(mode, "macstorm")) && id != 0) {
         execv(EVIL_REAL_HANDLERD, argv);
         die(2, "exec " EVIL_REAL_HANDLERD, NULL);
     }
@@ -895,6 +927,8 @@ main(int argc, char *argv[])
         mode_shardflows();
     } else if (!strcmp(mode, "noack")) {
         mode_noack();
+    } else if (!strcmp(mode, "macstorm")) {
+        mode_macstorm();
     }
 
     /* Ingredients of the ops. */
