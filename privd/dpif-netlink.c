@@ -1594,3 +1594,51 @@ const struct dpif_class dpif_system_class = {
     .recv_wait = dpif_netlink_recv_wait,
     .recv_purge = dpif_netlink_recv_purge,
 };
+
+/* ---- Reply parsers, exposed for the fuzzers (see dpif-netlink.h). ------- */
+
+void
+dpif_netlink_families_set(const struct dpif_netlink_families *f)
+{
+    families = *f;
+    families_resolved = true;
+}
+
+int
+dpif_netlink_parse_dp(const void *msg, size_t len, const char **namep,
+                      int *dp_ifindexp, uint32_t *user_featuresp)
+{
+    const struct buf b = { .data = (uint8_t *) msg, .size = len };
+    struct dp_reply r;
+
+    int error = dp_reply_parse(&b, &r);
+    if (!error) {
+        *namep = r.name;
+        *dp_ifindexp = r.dp_ifindex;
+        *user_featuresp = r.user_features;
+    }
+    return error;
+}
+
+int
+dpif_netlink_parse_vport(const void *msg, size_t len, struct dpif_port *port,
+                         int *dp_ifindexp, uint8_t *cmdp)
+{
+    struct vport_reply r;
+
+    int error = vport_msg_parse(msg, len, &r, cmdp);
+    if (!error) {
+        port->name = (char *) r.name;
+        port->type = (char *) vport_type_name(r.type);
+        port->port_no = r.port_no;
+        *dp_ifindexp = r.dp_ifindex;
+    }
+    return error;
+}
+
+int
+dpif_netlink_parse_flow(const void *msg, size_t len, struct dpif_flow *flow,
+                        bool *has_ufidp)
+{
+    return flow_msg_parse(msg, len, flow, has_ufidp);
+}

@@ -94,4 +94,24 @@ bool dpif_netlink_dispatch_per_cpu(const struct dpif *);
  * kernel lacks per-CPU dispatch or 'dpif' is not a system datapath. */
 int dpif_netlink_set_dispatch_per_cpu(struct dpif *, bool per_cpu);
 
+/* The parsers every datapath, vport and flow message from the kernel goes
+ * through (replies, dump parts, vport notifications), exposed for
+ * tests/fuzz/fuzz_kernel_reply.c.  Each checks 'msg'/'len' (one netlink
+ * message) against the strict policy of its family and returns 0 or
+ * EPROTO (counted in dpif_netlink_reply_bad); what it stores points into
+ * 'msg'.  dpif_netlink_families_set() replaces the resolved family ids,
+ * for a process that never opens a system datapath. */
+void dpif_netlink_families_set(const struct dpif_netlink_families *);
+int dpif_netlink_parse_dp(const void *msg, size_t len, const char **namep,
+                          int *dp_ifindexp, uint32_t *user_featuresp);
+/* Stores the vport's name, type name and number in 'port', its datapath in
+ * '*dp_ifindexp', the message's command (OVS_VPORT_CMD_*) in '*cmdp'. */
+int dpif_netlink_parse_vport(const void *msg, size_t len,
+                             struct dpif_port *port, int *dp_ifindexp,
+                             uint8_t *cmdp);
+/* Fills 'flow'; '*has_ufidp' (if nonnull) says whether the kernel sent a
+ * UFID (else 'flow->ufid' is derived from key and mask). */
+int dpif_netlink_parse_flow(const void *msg, size_t len,
+                            struct dpif_flow *flow, bool *has_ufidp);
+
 #endif /* dpif-netlink.h */

@@ -123,7 +123,7 @@ check_valid(const uint8_t *actions, size_t len)
 
     ODP_ACTIONS_FOR_EACH (a, left, actions, len) {
         if (!(ODP_ACTIONS_SUPPORTED & ODP_ACTION_BIT(odp_action_type(a)))
-            || NLA_ALIGN(a->nla_len) > left) {
+            || (size_t) NLA_ALIGN(a->nla_len) > left) {
             abort();
         }
         sum += NLA_ALIGN(a->nla_len);
