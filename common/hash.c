@@ -70,7 +70,8 @@ hash_bytes128(const void *p_, size_t n, uint32_t seed, uint64_t out[2])
         h2 = rotl64(h2, 31); h2 += h1; h2 = h2 * 5 + 0x38495ab5;
     }
 
-    const uint8_t *tail = p + nblocks * 16;
+    /* 'p' may be NULL when 'n' is 0, and NULL + 0 is undefined. */
+    const uint8_t *tail = n ? p + nblocks * 16 : p;
     uint64_t k1 = 0, k2 = 0;
     switch (n & 15) {
     case 15: k2 ^= (uint64_t) tail[14] << 48; /* fall through */

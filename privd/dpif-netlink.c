@@ -875,7 +875,7 @@ dpif_netlink_port_poll(const struct dpif *dpif_, char **devnamep)
         const struct nlmsghdr *nlh = (const void *) (dpif->poll_rx.data
                                                      + dpif->poll_ofs);
         int left = (int) (dpif->poll_rx.size - dpif->poll_ofs);
-        if (!mnl_nlmsg_ok(nlh, left)) {
+        if (!nlsock_msg_ok(nlh, left)) {
             dpif->poll_ofs = dpif->poll_rx.size;
             continue;
         }

@@ -161,6 +161,19 @@ nlsock_drain(struct nlsock *sock)
     buf_uninit(&b);
 }
 
+/* The positive errno of the error field 'e' of an NLMSG_ERROR or
+ * NLMSG_DONE (the kernel sends -errno): EPROTO for a value that is no
+ * errno (INT_MIN has no positive counterpart). */
+static int
+nl_errno(int e)
+{
+    if (e < -4095 || e > 4095) {
+        COUNTER_INC(netlink_bad_message);
+        return EPROTO;
+    }
+    return e < 0 ? -e : e;
+}
+
 /* Logs the kernel's extended-ack message, if any, of an error message. */
 static void
 nl_log_ext_ack(const struct nlmsghdr *nlh, int error)
@@ -168,10 +181,20 @@ nl_log_ext_ack(const struct nlmsghdr *nlh, int error)
     if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS) || !LOG_DBG_IS_ON()) {
         return;
     }
+    /* The TLVs follow the error, its echoed header and, unless capped,
+     * the rest of the echoed request: all within the message. */
+    size_t payload = nlh->nlmsg_len - NLMSG_HDRLEN;
     const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
     size_t ofs = sizeof *e;
+    if (payload < ofs) {
+        return;
+    }
     if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) {
-        ofs += e->msg.nlmsg_len - sizeof e->msg;
+        if (e->msg.nlmsg_len < sizeof e->msg
+            || e->msg.nlmsg_len - sizeof e->msg > payload - ofs) {
+            return;
+        }
+        ofs += NLMSG_ALIGN(e->msg.nlmsg_len - sizeof e->msg);
     }
     const struct nlattr *a;
     mnl_attr_for_each(a, nlh, ofs) {
@@ -191,7 +214,7 @@ nl_msg_error(const struct nlmsghdr *nlh)
         return EPROTO;
     }
     const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
-    int error = e->error < 0 ? -e->error : e->error;
+    int error = nl_errno(e->error);
     if (error) {
         nl_log_ext_ack(nlh, error);
     }
@@ -269,7 +292,7 @@ nlsock_transact_multiple(struct nlsock *sock, struct nlsock_txn **txns,
         }
         const struct nlmsghdr *nlh = (const void *) sock->rx.data;
         int left = (int) sock->rx.size;
-        for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+        for (; nlsock_msg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
             uint32_t idx = nlh->nlmsg_seq - base;
             if (idx >= n || answered[idx]) {
                 COUNTER_INC(netlink_stray_reply);
@@ -353,7 +376,7 @@ nlsock_dump_next(struct nlsock_dump *dump, bool may_refill, const void **msgp,
         const struct nlmsghdr *nlh = (const void *) (dump->rx.data
                                                      + dump->rx_ofs);
         int left = (int) (dump->rx.size - dump->rx_ofs);
-        if (!mnl_nlmsg_ok(nlh, left)) {
+        if (!nlsock_msg_ok(nlh, left)) {
             COUNTER_INC(netlink_bad_message);
             dump->status = EPROTO;
             dump->done = true;
@@ -368,7 +391,7 @@ nlsock_dump_next(struct nlsock_dump *dump, bool may_refill, const void **msgp,
         if (nlh->nlmsg_type == NLMSG_DONE) {
             if (nlh->nlmsg_len >= NLMSG_HDRLEN + sizeof(int)) {
                 const int *e = mnl_nlmsg_get_payload(nlh);
-                dump->status = *e < 0 ? -*e : *e;
+                dump->status = nl_errno(*e);
             }
             dump->done = true;
             break;
@@ -398,4 +421,11 @@ nlsock_dump_done(struct nlsock_dump *dump)
     dump->sock = NULL;
     buf_uninit(&dump->rx);
     return dump->status;
+}
+
+bool
+nlsock_msg_ok(const struct nlmsghdr *nlh, int left)
+{
+    return (left >= (int) sizeof *nlh && nlh->nlmsg_len >= sizeof *nlh
+            && nlh->nlmsg_len <= (unsigned int) left);
 }

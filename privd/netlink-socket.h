@@ -53,6 +53,7 @@
 
 #include "common/buf.h"
 
+struct nlmsghdr;
 struct nlsock;
 
 #define NLSOCK_TRANSACT_MAX 64      /* Requests per nlsock_transact_multiple(). */
@@ -122,5 +123,12 @@ bool nlsock_dump_next(struct nlsock_dump *, bool may_refill, const void **msgp,
 
 /* Ends the dump (draining what is left) and returns its first error. */
 int nlsock_dump_done(struct nlsock_dump *);
+
+/* True if the 'left' bytes at 'nlh' begin with a whole message: a header
+ * and an nlmsg_len of at least a header and at most 'left'.  Use it
+ * instead of libmnl's mnl_nlmsg_ok(), which compares nlmsg_len as an int
+ * and so takes 2^31 or more for a negative length that fits (and
+ * NLMSG_ALIGN() of 0xffffffff is 0: a walk that steps by it never ends). */
+bool nlsock_msg_ok(const struct nlmsghdr *nlh, int left);
 
 #endif /* netlink-socket.h */

@@ -191,7 +191,7 @@ fuzz_notifications(const uint8_t *dgram, size_t len)
     while (ofs < len) {
         const struct nlmsghdr *nlh = (const void *) (dgram + ofs);
         int left = (int) (len - ofs);
-        if (!mnl_nlmsg_ok(nlh, left)) {
+        if (!nlsock_msg_ok(nlh, left)) {
             break;
         }
         ofs += MIN((size_t) NLMSG_ALIGN(nlh->nlmsg_len), (size_t) left);
