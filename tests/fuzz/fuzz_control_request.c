@@ -1,7 +1,8 @@
 /* libFuzzer harness: privd's control socket (privd/control-server.c) as a
  * client reaches it.  The harness runs a real control server of a real
  * "struct privd" without workers, with one dummy datapath "fzc0" (dummy
- * ports fzc1 and fzc2), and sends each input as one datagram from a
+ * ports fzc1 and fzc2, one flow: the UDP flow of fuzz-seedgen's requests
+ * from port 1 to port 2), and sends each input as one datagram from a
  * client connected as root (every command allowed, so that every
  * command's argument checks run).  control_server_run() accepts, decodes
  * the envelope (ipc_recv(), IPC_ACCEPT_FROM_CLIENT), looks the command up
@@ -24,6 +25,7 @@
  * namespace of its own when it may create one (root), so that ports that
  * a request adds ("system" ports of a netdev datapath, "internal" tap
  * devices) never reach the host's interfaces. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <sched.h>
 #include <stdint.h>
@@ -35,8 +37,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/buf.h"
+#include "common/flow.h"
 #include "common/ipc.h"
 #include "common/log.h"
+#include "common/odp-actions.h"
+#include "common/odp-key.h"
 #include "common/timeval.h"
 #include "privd/config.h"
 #include "privd/control-server.h"
@@ -104,6 +110,39 @@ fixture_open(void)
     fuzz_n_ports = fixture_n_ports(dp);
 }
 
+/* Installs the fixture's flow (tests/fuzz/seedgen.c's make_flow(1, 17,
+ * 5)), so that requests naming it find it. */
+static void
+fixture_put_flow(struct privd_dp *dp)
+{
+    struct buf key, actions;
+    struct flow f;
+
+    memset(&f, 0, sizeof f);
+    f.in_port = 1;
+    f.dl_src = (struct eth_addr) { { 0x02, 0, 0, 0, 0, 0x01 } };
+    f.dl_dst = (struct eth_addr) { { 0x02, 0, 0, 0, 0, 0x02 } };
+    f.dl_type = htons(0x0800);
+    f.nw_src = htonl(0x0a000005);
+    f.nw_dst = htonl(0x0a0000fe);
+    f.nw_proto = 17;
+    f.nw_ttl = 64;
+    f.tp_src = htons(1005);
+    f.tp_dst = htons(80);
+    buf_init(&key, 0);
+    buf_init(&actions, 0);
+    check(!odp_key_from_flow(&key, &f, NULL));
+    odp_put_output(&actions, 2);
+    struct dpif_flow_put put = {
+        .flags = DPIF_FP_CREATE,
+        .key = key.data, .key_len = key.size,
+        .actions = actions.data, .actions_len = actions.size,
+    };
+    check(!dpif_flow_put(dp->dpif, &put));
+    buf_uninit(&key);
+    buf_uninit(&actions);
+}
+
 static void
 fuzz_setup(void)
 {
@@ -127,6 +166,7 @@ fuzz_setup(void)
     fuzz_privd.cfg.control_socket = xstrdup(fuzz_socket);
     fuzz_privd.start_msec = time_msec();
     fixture_open();
+    fixture_put_flow(privd_find_dp(&fuzz_privd, FIXTURE_DP));
     check(!control_server_create(&fuzz_privd, &fuzz_privd.control, &eb));
     fuzz_reply = xmalloc(IPC_MAX_FRAME);
 }
@@ -204,6 +244,7 @@ fuzz_reset(void)
         fixture = privd_find_dp(&fuzz_privd, FIXTURE_DP);
     }
     check(!dpif_flow_flush(fixture->dpif));
+    fixture_put_flow(fixture);
     for (uint32_t port = 1; port <= 2; port++) {
         dpif_capture_read(fixture->dpif, port, true, capture_ignore, NULL);
     }
