@@ -1043,7 +1043,7 @@ translated_worst_rules_accepted(void **state)
         }
         struct xlate_in in = {
             .flow = &f, .table = table,
-            .ports = (const uint32_t *) ports.data,
+            .ports = (const uint32_t *) (const void *) ports.data,
             .n_ports = ports.size / sizeof(uint32_t),
             .upcall_pid = dpif_port_get_pid(fx->dpif, 1),
             .now_msec = 1,
