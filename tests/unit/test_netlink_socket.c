@@ -122,7 +122,8 @@ forged_answer_cannot_answer_a_request(void **state)
     getfamily_request(&req);
     assert_int_equal(nlsock_transact(sock, &req, &reply), 0);
     assert_true(reply.size > sizeof(struct nlmsghdr));
-    const struct nlmsghdr *h = (const struct nlmsghdr *) reply.data;
+    const struct nlmsghdr *h
+        = (const struct nlmsghdr *) (const void *) reply.data;
     assert_int_equal(h->nlmsg_type, GENL_ID_CTRL);
     assert_int_equal(counter_get("netlink_foreign_sender"), n + 2);
 
