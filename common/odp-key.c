@@ -735,16 +735,13 @@ odp_mask_from_flow(struct buf *b, const struct flow *mask,
  * Decoding keys.
  * --------------------------------------------------------------------- */
 
+/* Checks a tunnel key's attributes 't' as the kernel would and grades what
+ * struct flow_tnl does not model.  Returns false on error; '*modelledp'
+ * tells whether the fields are to be decoded (no bridge-mode or IPv6
+ * tunnel). */
 static bool
-decode_tunnel_key(const struct nlattr *nest, struct flow_tnl *tnl,
-                  struct fit *fit)
+check_tunnel_key(const struct nlattr *t[], bool *modelledp, struct fit *fit)
 {
-    const struct nlattr *t[N_TUNNEL_ATTRS];
-
-    if (nl_parse_nested(nest, tunnel_policy, N_TUNNEL_ATTRS, t, fit->eb)) {
-        return fit_parse_error(fit, "tunnel key");
-    }
-
     bool v4 = (t[OVS_TUNNEL_KEY_ATTR_IPV4_SRC]
                || t[OVS_TUNNEL_KEY_ATTR_IPV4_DST]);
     bool v6 = (t[OVS_TUNNEL_KEY_ATTR_IPV6_SRC]
@@ -755,6 +752,7 @@ decode_tunnel_key(const struct nlattr *nest, struct flow_tnl *tnl,
                   + (t[OVS_TUNNEL_KEY_ATTR_VXLAN_OPTS] != NULL)
                   + (t[OVS_TUNNEL_KEY_ATTR_ERSPAN_OPTS] != NULL));
 
+    *modelledp = false;
     if (v4 && v6) {
         return FIT_ERROR(fit, "tunnel key mixes IPv4 and IPv6 addresses");
     }
@@ -790,7 +788,53 @@ decode_tunnel_key(const struct nlattr *nest, struct flow_tnl *tnl,
                  bridge ? "bridge-mode" : "IPv6");
         return true;
     }
+    *modelledp = true;
+    return true;
+}
 
+/* Grades the tunnel mask attributes 't' that match what struct flow_tnl
+ * does not model.  A mask needs no destination or TTL: all its attributes
+ * are optional. */
+static void
+check_tunnel_mask(const struct nlattr *t[], struct fit *fit)
+{
+    static const uint16_t unmodelled[] = {
+        OVS_TUNNEL_KEY_ATTR_GENEVE_OPTS, OVS_TUNNEL_KEY_ATTR_TP_SRC,
+        OVS_TUNNEL_KEY_ATTR_TP_DST, OVS_TUNNEL_KEY_ATTR_VXLAN_OPTS,
+        OVS_TUNNEL_KEY_ATTR_IPV6_SRC, OVS_TUNNEL_KEY_ATTR_IPV6_DST,
+        OVS_TUNNEL_KEY_ATTR_ERSPAN_OPTS, OVS_TUNNEL_KEY_ATTR_IPV4_INFO_BRIDGE,
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(unmodelled); i++) {
+        const struct nlattr *u = t[unmodelled[i]];
+        if (u && (!nl_attr_get_size(u) || !attr_is_zero(u))) {
+            fit_note(fit, ODP_FIT_TOO_MUCH, "tunnel mask matches tunnel "
+                     "attribute type %u", unmodelled[i]);
+        }
+    }
+}
+
+/* Decodes the TUNNEL nest 'nest' of a key, or with 'is_mask' of a mask,
+ * into 'tnl'.  The two differ only in what they check: a key's
+ * destination and TTL are mandatory (check_tunnel_key() makes sure they
+ * are there), a mask's attributes are all optional. */
+static bool
+decode_tunnel(const struct nlattr *nest, struct flow_tnl *tnl, bool is_mask,
+              struct fit *fit)
+{
+    const struct nlattr *t[N_TUNNEL_ATTRS];
+    bool modelled = true;
+
+    if (nl_parse_nested(nest, tunnel_policy, N_TUNNEL_ATTRS, t, fit->eb)) {
+        return fit_parse_error(fit, is_mask ? "tunnel mask" : "tunnel key");
+    }
+    if (is_mask) {
+        check_tunnel_mask(t, fit);
+    } else if (!check_tunnel_key(t, &modelled, fit)) {
+        return false;
+    }
+    if (!modelled) {
+        return true;
+    }
     if (t[OVS_TUNNEL_KEY_ATTR_ID]) {
         tnl->tun_id = nl_attr_get_be64(t[OVS_TUNNEL_KEY_ATTR_ID]);
         tnl->flags |= FLOW_TNL_F_KEY;
@@ -798,11 +842,15 @@ decode_tunnel_key(const struct nlattr *nest, struct flow_tnl *tnl,
     if (t[OVS_TUNNEL_KEY_ATTR_IPV4_SRC]) {
         tnl->ip_src = nl_attr_get_be32(t[OVS_TUNNEL_KEY_ATTR_IPV4_SRC]);
     }
-    tnl->ip_dst = nl_attr_get_be32(t[OVS_TUNNEL_KEY_ATTR_IPV4_DST]);
+    if (t[OVS_TUNNEL_KEY_ATTR_IPV4_DST]) {
+        tnl->ip_dst = nl_attr_get_be32(t[OVS_TUNNEL_KEY_ATTR_IPV4_DST]);
+    }
     if (t[OVS_TUNNEL_KEY_ATTR_TOS]) {
         tnl->ip_tos = nl_attr_get_u8(t[OVS_TUNNEL_KEY_ATTR_TOS]);
     }
-    tnl->ip_ttl = nl_attr_get_u8(t[OVS_TUNNEL_KEY_ATTR_TTL]);
+    if (t[OVS_TUNNEL_KEY_ATTR_TTL]) {
+        tnl->ip_ttl = nl_attr_get_u8(t[OVS_TUNNEL_KEY_ATTR_TTL]);
+    }
     if (t[OVS_TUNNEL_KEY_ATTR_DONT_FRAGMENT]) {
         tnl->flags |= FLOW_TNL_F_DONT_FRAGMENT;
     }
@@ -841,7 +889,8 @@ decode_metadata(const struct nlattr *a[], struct flow *flow, struct fit *fit)
         flow->in_port = port;
     }
     if (a[OVS_KEY_ATTR_TUNNEL]
-        && !decode_tunnel_key(a[OVS_KEY_ATTR_TUNNEL], &flow->tunnel, fit)) {
+        && !decode_tunnel(a[OVS_KEY_ATTR_TUNNEL], &flow->tunnel, false,
+                          fit)) {
         return false;
     }
     for (size_t i = 0; i < ARRAY_SIZE(ct_attrs); i++) {
@@ -854,13 +903,19 @@ decode_metadata(const struct nlattr *a[], struct flow *flow, struct fit *fit)
     return true;
 }
 
+/* The L3 and L4 attribute decoders below fill the fields of a key's
+ * struct flow or, with 'is_mask', of a mask's.  They differ only where a
+ * value that no key may hold is a legal mask (an IPv4 fragment mask of 0xff,
+ * an IPv6 label mask of all ones, an ARP opcode mask of 0xffff): a key is
+ * checked, a mask's fragment bits are kept raw for the caller to map. */
 static bool
-decode_ipv4(const struct nlattr *attr, struct flow *flow, struct fit *fit)
+decode_ipv4(const struct nlattr *attr, struct flow *flow, bool is_mask,
+            struct fit *fit)
 {
     struct ovs_key_ipv4 ipv4;
 
     memcpy(&ipv4, nl_attr_get(attr), sizeof ipv4);
-    if (ipv4.ipv4_frag > OVS_FRAG_TYPE_MAX) {
+    if (!is_mask && ipv4.ipv4_frag > OVS_FRAG_TYPE_MAX) {
         return FIT_ERROR(fit, "IPv4 fragment type %u is above %u",
                          ipv4.ipv4_frag, OVS_FRAG_TYPE_MAX);
     }
@@ -869,21 +924,22 @@ decode_ipv4(const struct nlattr *attr, struct flow *flow, struct fit *fit)
     flow->nw_proto = ipv4.ipv4_proto;
     flow->nw_tos = ipv4.ipv4_tos;
     flow->nw_ttl = ipv4.ipv4_ttl;
-    flow->nw_frag = frag_from_odp(ipv4.ipv4_frag);
+    flow->nw_frag = is_mask ? ipv4.ipv4_frag : frag_from_odp(ipv4.ipv4_frag);
     return true;
 }
 
 static bool
-decode_ipv6(const struct nlattr *attr, struct flow *flow, struct fit *fit)
+decode_ipv6(const struct nlattr *attr, struct flow *flow, bool is_mask,
+            struct fit *fit)
 {
     struct ovs_key_ipv6 ipv6;
 
     memcpy(&ipv6, nl_attr_get(attr), sizeof ipv6);
-    if (ipv6.ipv6_frag > OVS_FRAG_TYPE_MAX) {
+    if (!is_mask && ipv6.ipv6_frag > OVS_FRAG_TYPE_MAX) {
         return FIT_ERROR(fit, "IPv6 fragment type %u is above %u",
                          ipv6.ipv6_frag, OVS_FRAG_TYPE_MAX);
     }
-    if (ipv6.ipv6_label & ~htonl(0xfffff)) {
+    if (!is_mask && ipv6.ipv6_label & ~htonl(0xfffff)) {
         return FIT_ERROR(fit, "IPv6 flow label 0x%"PRIx32" exceeds 20 bits",
                          ntohl(ipv6.ipv6_label));
     }
@@ -893,17 +949,18 @@ decode_ipv6(const struct nlattr *attr, struct flow *flow, struct fit *fit)
     flow->nw_proto = ipv6.ipv6_proto;
     flow->nw_tos = ipv6.ipv6_tclass;
     flow->nw_ttl = ipv6.ipv6_hlimit;
-    flow->nw_frag = frag_from_odp(ipv6.ipv6_frag);
+    flow->nw_frag = is_mask ? ipv6.ipv6_frag : frag_from_odp(ipv6.ipv6_frag);
     return true;
 }
 
 static bool
-decode_arp(const struct nlattr *attr, struct flow *flow, struct fit *fit)
+decode_arp(const struct nlattr *attr, struct flow *flow, bool is_mask,
+           struct fit *fit)
 {
     struct ovs_key_arp arp;
 
     memcpy(&arp, nl_attr_get(attr), sizeof arp);
-    if (arp.arp_op & htons(0xff00)) {
+    if (!is_mask && arp.arp_op & htons(0xff00)) {
         return FIT_ERROR(fit, "ARP opcode %"PRIu16" is above 255",
                          ntohs(arp.arp_op));
     }
@@ -913,6 +970,36 @@ decode_arp(const struct nlattr *attr, struct flow *flow, struct fit *fit)
     memcpy(flow->arp_sha.ea, arp.arp_sha, ETH_ALEN);
     memcpy(flow->arp_tha.ea, arp.arp_tha, ETH_ALEN);
     return true;
+}
+
+/* Decodes the L4 attribute 'attr' of type 'l4' (flow_l4_attr()): ICMP type
+ * and code, or transport ports.  Keys and masks alike. */
+static void
+decode_l4_ports(uint16_t l4, const struct nlattr *attr, struct flow *flow)
+{
+    if (l4 == OVS_KEY_ATTR_ICMP || l4 == OVS_KEY_ATTR_ICMPV6) {
+        struct ovs_key_icmp icmp;
+        memcpy(&icmp, nl_attr_get(attr), sizeof icmp);
+        flow->tp_src = htons(icmp.icmp_type);
+        flow->tp_dst = htons(icmp.icmp_code);
+    } else {
+        struct ovs_key_tcp ports;
+        memcpy(&ports, nl_attr_get(attr), sizeof ports);
+        flow->tp_src = ports.tcp_src;
+        flow->tp_dst = ports.tcp_dst;
+    }
+}
+
+/* Decodes an ND attribute.  Keys and masks alike. */
+static void
+decode_nd(const struct nlattr *attr, struct flow *flow)
+{
+    struct ovs_key_nd nd;
+
+    memcpy(&nd, nl_attr_get(attr), sizeof nd);
+    memcpy(&flow->nd_target, nd.nd_target, sizeof flow->nd_target);
+    memcpy(flow->arp_sha.ea, nd.nd_sll, ETH_ALEN);
+    memcpy(flow->arp_tha.ea, nd.nd_tll, ETH_ALEN);
 }
 
 /* Decodes the L4 attributes that 'flow' calls for.  Returns the set of
@@ -932,33 +1019,16 @@ decode_l4(const struct nlattr *a[], struct flow *flow, struct fit *fit)
                  "attribute type %u", flow->nw_proto, l4);
         return used;
     }
-    if (l4 == OVS_KEY_ATTR_ICMP || l4 == OVS_KEY_ATTR_ICMPV6) {
-        struct ovs_key_icmp icmp;
-        memcpy(&icmp, nl_attr_get(a[l4]), sizeof icmp);
-        flow->tp_src = htons(icmp.icmp_type);
-        flow->tp_dst = htons(icmp.icmp_code);
-        if (flow_is_nd(flow)) {
-            used |= BIT(OVS_KEY_ATTR_ND);
-            if (!a[OVS_KEY_ATTR_ND]) {
-                fit_note(fit, ODP_FIT_TOO_LITTLE, "neighbour discovery key "
-                         "has no ND attribute");
-            } else {
-                struct ovs_key_nd nd;
-                memcpy(&nd, nl_attr_get(a[OVS_KEY_ATTR_ND]), sizeof nd);
-                memcpy(&flow->nd_target, nd.nd_target,
-                       sizeof flow->nd_target);
-                memcpy(flow->arp_sha.ea, nd.nd_sll, ETH_ALEN);
-                memcpy(flow->arp_tha.ea, nd.nd_tll, ETH_ALEN);
-            }
+    decode_l4_ports(l4, a[l4], flow);
+    if (flow_is_nd(flow)) {
+        used |= BIT(OVS_KEY_ATTR_ND);
+        if (!a[OVS_KEY_ATTR_ND]) {
+            fit_note(fit, ODP_FIT_TOO_LITTLE, "neighbour discovery key "
+                     "has no ND attribute");
+        } else {
+            decode_nd(a[OVS_KEY_ATTR_ND], flow);
         }
-        return used;
-    }
-
-    struct ovs_key_tcp ports;
-    memcpy(&ports, nl_attr_get(a[l4]), sizeof ports);
-    flow->tp_src = ports.tcp_src;
-    flow->tp_dst = ports.tcp_dst;
-    if (l4 == OVS_KEY_ATTR_TCP) {
+    } else if (l4 == OVS_KEY_ATTR_TCP) {
         used |= BIT(OVS_KEY_ATTR_TCP_FLAGS);
         if (!a[OVS_KEY_ATTR_TCP_FLAGS]) {
             fit_note(fit, ODP_FIT_TOO_LITTLE, "TCP key has no TCP_FLAGS "
@@ -1010,9 +1080,11 @@ decode_l3_onward(const struct nlattr *a[], struct flow *flow, struct fit *fit)
                      ntohs(flow->dl_type), l3);
             break;
         }
-        bool ok = (l3 == OVS_KEY_ATTR_IPV4 ? decode_ipv4(a[l3], flow, fit)
-                   : l3 == OVS_KEY_ATTR_IPV6 ? decode_ipv6(a[l3], flow, fit)
-                   : decode_arp(a[l3], flow, fit));
+        bool ok = (l3 == OVS_KEY_ATTR_IPV4
+                   ? decode_ipv4(a[l3], flow, false, fit)
+                   : l3 == OVS_KEY_ATTR_IPV6
+                   ? decode_ipv6(a[l3], flow, false, fit)
+                   : decode_arp(a[l3], flow, false, fit));
         if (!ok) {
             return false;
         }
@@ -1173,56 +1245,6 @@ parse_mask_attrs(const void *attrs, size_t len, const struct nlattr *a[],
     return true;
 }
 
-static bool
-decode_tunnel_mask(const struct nlattr *nest, struct flow_tnl *tnl,
-                   struct fit *fit)
-{
-    const struct nlattr *t[N_TUNNEL_ATTRS];
-
-    if (nl_parse_nested(nest, tunnel_policy, N_TUNNEL_ATTRS, t, fit->eb)) {
-        return fit_parse_error(fit, "tunnel mask");
-    }
-    static const uint16_t unmodelled[] = {
-        OVS_TUNNEL_KEY_ATTR_GENEVE_OPTS, OVS_TUNNEL_KEY_ATTR_TP_SRC,
-        OVS_TUNNEL_KEY_ATTR_TP_DST, OVS_TUNNEL_KEY_ATTR_VXLAN_OPTS,
-        OVS_TUNNEL_KEY_ATTR_IPV6_SRC, OVS_TUNNEL_KEY_ATTR_IPV6_DST,
-        OVS_TUNNEL_KEY_ATTR_ERSPAN_OPTS, OVS_TUNNEL_KEY_ATTR_IPV4_INFO_BRIDGE,
-    };
-    for (size_t i = 0; i < ARRAY_SIZE(unmodelled); i++) {
-        const struct nlattr *u = t[unmodelled[i]];
-        if (u && (!nl_attr_get_size(u) || !attr_is_zero(u))) {
-            fit_note(fit, ODP_FIT_TOO_MUCH, "tunnel mask matches tunnel "
-                     "attribute type %u", unmodelled[i]);
-        }
-    }
-    if (t[OVS_TUNNEL_KEY_ATTR_ID]) {
-        tnl->tun_id = nl_attr_get_be64(t[OVS_TUNNEL_KEY_ATTR_ID]);
-        tnl->flags |= FLOW_TNL_F_KEY;
-    }
-    if (t[OVS_TUNNEL_KEY_ATTR_IPV4_SRC]) {
-        tnl->ip_src = nl_attr_get_be32(t[OVS_TUNNEL_KEY_ATTR_IPV4_SRC]);
-    }
-    if (t[OVS_TUNNEL_KEY_ATTR_IPV4_DST]) {
-        tnl->ip_dst = nl_attr_get_be32(t[OVS_TUNNEL_KEY_ATTR_IPV4_DST]);
-    }
-    if (t[OVS_TUNNEL_KEY_ATTR_TOS]) {
-        tnl->ip_tos = nl_attr_get_u8(t[OVS_TUNNEL_KEY_ATTR_TOS]);
-    }
-    if (t[OVS_TUNNEL_KEY_ATTR_TTL]) {
-        tnl->ip_ttl = nl_attr_get_u8(t[OVS_TUNNEL_KEY_ATTR_TTL]);
-    }
-    if (t[OVS_TUNNEL_KEY_ATTR_DONT_FRAGMENT]) {
-        tnl->flags |= FLOW_TNL_F_DONT_FRAGMENT;
-    }
-    if (t[OVS_TUNNEL_KEY_ATTR_CSUM]) {
-        tnl->flags |= FLOW_TNL_F_CSUM;
-    }
-    if (t[OVS_TUNNEL_KEY_ATTR_OAM]) {
-        tnl->flags |= FLOW_TNL_F_OAM;
-    }
-    return true;
-}
-
 /* Refuses the mask attribute 'type' unless 'allowed', i.e. unless the key
  * has it and its prerequisite ('prereq', for the reason) is matched exactly,
  * as the kernel's match validation requires. */
@@ -1247,32 +1269,17 @@ decode_mask_l3_onward(const struct nlattr *a[], const struct flow *flow,
     }
 
     if (a[OVS_KEY_ATTR_IPV4]) {
-        struct ovs_key_ipv4 ipv4;
         if (!check_mask_prereq(OVS_KEY_ATTR_IPV4, is_ipv4(flow) && exact_type,
                                "an IPv4 flow and an exact ethertype", fit)) {
             return false;
         }
-        memcpy(&ipv4, nl_attr_get(a[OVS_KEY_ATTR_IPV4]), sizeof ipv4);
-        m->nw_src = ipv4.ipv4_src;
-        m->nw_dst = ipv4.ipv4_dst;
-        m->nw_proto = ipv4.ipv4_proto;
-        m->nw_tos = ipv4.ipv4_tos;
-        m->nw_ttl = ipv4.ipv4_ttl;
-        m->nw_frag = ipv4.ipv4_frag;
+        decode_ipv4(a[OVS_KEY_ATTR_IPV4], m, true, fit);
     } else if (a[OVS_KEY_ATTR_IPV6]) {
-        struct ovs_key_ipv6 ipv6;
         if (!check_mask_prereq(OVS_KEY_ATTR_IPV6, is_ipv6(flow) && exact_type,
                                "an IPv6 flow and an exact ethertype", fit)) {
             return false;
         }
-        memcpy(&ipv6, nl_attr_get(a[OVS_KEY_ATTR_IPV6]), sizeof ipv6);
-        memcpy(&m->ipv6_src, ipv6.ipv6_src, sizeof m->ipv6_src);
-        memcpy(&m->ipv6_dst, ipv6.ipv6_dst, sizeof m->ipv6_dst);
-        m->ipv6_label = ipv6.ipv6_label;
-        m->nw_proto = ipv6.ipv6_proto;
-        m->nw_tos = ipv6.ipv6_tclass;
-        m->nw_ttl = ipv6.ipv6_hlimit;
-        m->nw_frag = ipv6.ipv6_frag;
+        decode_ipv6(a[OVS_KEY_ATTR_IPV6], m, true, fit);
     }
     if (a[OVS_KEY_ATTR_IPV4] && a[OVS_KEY_ATTR_IPV6]) {
         return FIT_ERROR(fit, "mask has both IPV4 and IPV6");
@@ -1289,7 +1296,6 @@ decode_mask_l3_onward(const struct nlattr *a[], const struct flow *flow,
         }
     }
     if (a[OVS_KEY_ATTR_ARP]) {
-        struct ovs_key_arp arp;
         if (!check_mask_prereq(OVS_KEY_ATTR_ARP, is_arp(flow) && exact_type,
                                "an ARP flow and an exact ethertype", fit)) {
             return false;
@@ -1297,12 +1303,7 @@ decode_mask_l3_onward(const struct nlattr *a[], const struct flow *flow,
         if (a[OVS_KEY_ATTR_IPV4] || a[OVS_KEY_ATTR_IPV6]) {
             return FIT_ERROR(fit, "mask has both ARP and IP attributes");
         }
-        memcpy(&arp, nl_attr_get(a[OVS_KEY_ATTR_ARP]), sizeof arp);
-        m->nw_src = arp.arp_sip;
-        m->nw_dst = arp.arp_tip;
-        m->nw_proto = (uint8_t) ntohs(arp.arp_op);
-        memcpy(m->arp_sha.ea, arp.arp_sha, ETH_ALEN);
-        memcpy(m->arp_tha.ea, arp.arp_tha, ETH_ALEN);
+        decode_arp(a[OVS_KEY_ATTR_ARP], m, true, fit);
     }
 
     uint16_t l4 = flow_l4_attr(flow);
@@ -1323,33 +1324,19 @@ decode_mask_l3_onward(const struct nlattr *a[], const struct flow *flow,
         }
     }
     if (l4 && a[l4]) {
-        if (l4 == OVS_KEY_ATTR_ICMP || l4 == OVS_KEY_ATTR_ICMPV6) {
-            struct ovs_key_icmp icmp;
-            memcpy(&icmp, nl_attr_get(a[l4]), sizeof icmp);
-            m->tp_src = htons(icmp.icmp_type);
-            m->tp_dst = htons(icmp.icmp_code);
-        } else {
-            struct ovs_key_tcp ports;
-            memcpy(&ports, nl_attr_get(a[l4]), sizeof ports);
-            m->tp_src = ports.tcp_src;
-            m->tp_dst = ports.tcp_dst;
-        }
+        decode_l4_ports(l4, a[l4], m);
     }
     if (a[OVS_KEY_ATTR_TCP_FLAGS]) {
         m->tcp_flags = nl_attr_get_be16(a[OVS_KEY_ATTR_TCP_FLAGS]);
     }
     if (a[OVS_KEY_ATTR_ND]) {
-        struct ovs_key_nd nd;
         if (!check_mask_prereq(OVS_KEY_ATTR_ND, flow_is_nd(flow)
                                && m->tp_src == htons(UINT8_MAX),
                                "a neighbour discovery flow and an exact "
                                "ICMPv6 type", fit)) {
             return false;
         }
-        memcpy(&nd, nl_attr_get(a[OVS_KEY_ATTR_ND]), sizeof nd);
-        memcpy(&m->nd_target, nd.nd_target, sizeof m->nd_target);
-        memcpy(m->arp_sha.ea, nd.nd_sll, ETH_ALEN);
-        memcpy(m->arp_tha.ea, nd.nd_tll, ETH_ALEN);
+        decode_nd(a[OVS_KEY_ATTR_ND], m);
     }
 
     static const uint16_t unmodelled[] = {
@@ -1389,7 +1376,7 @@ decode_mask(const struct nlattr *a[], const struct flow *flow,
         m->in_port = UINT32_MAX;
     }
     if (a[OVS_KEY_ATTR_TUNNEL]
-        && !decode_tunnel_mask(a[OVS_KEY_ATTR_TUNNEL], &m->tunnel, fit)) {
+        && !decode_tunnel(a[OVS_KEY_ATTR_TUNNEL], &m->tunnel, true, fit)) {
         return false;
     }
     for (size_t i = 0; i < ARRAY_SIZE(ct_attrs); i++) {

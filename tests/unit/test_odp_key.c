@@ -875,6 +875,94 @@ mask_errors(void **state)
                 "mask matches conntrack attribute type 22");
 }
 
+/* Puts ETHERNET, ETHERTYPE 'dl_type' and the attribute 'type' into 'b'. */
+static void
+put_l3_stream(struct buf *b, ovs_be16 dl_type, uint16_t type,
+              const void *attr, size_t size)
+{
+    struct ovs_key_ethernet eth;
+
+    memset(&eth, 0, sizeof eth);
+    buf_clear(b);
+    nl_put_attr(b, OVS_KEY_ATTR_ETHERNET, &eth, sizeof eth);
+    nl_put_be16(b, OVS_KEY_ATTR_ETHERTYPE, dl_type);
+    nl_put_attr(b, type, attr, size);
+}
+
+/* The key and the mask decoders are one, with a mask mode: the same
+ * attribute bytes that no key may hold are a legal mask, and decode into
+ * the same fields. */
+static void
+same_bytes_as_key_and_mask(void **state)
+{
+    struct fixture *f = *state;
+    struct flow out;
+
+    /* A tunnel with only an ID: a key needs a destination and a TTL. */
+    buf_clear(&f->tmp);
+    size_t ofs = nl_nest_start(&f->tmp, OVS_KEY_ATTR_TUNNEL);
+    nl_put_be64(&f->tmp, OVS_TUNNEL_KEY_ATTR_ID, htobe64(0xabc));
+    nl_nest_end(&f->tmp, ofs);
+    buf_clear(&f->key);
+    buf_put(&f->key, f->tmp.data, f->tmp.size);
+    struct flow l2 = flow_l2();
+    encode(&f->mask, &l2);
+    buf_put(&f->key, f->mask.data, f->mask.size);
+    expect_key(f, &f->key, ODP_FIT_ERROR,
+               "tunnel key has no IPv4 destination");
+    struct flow tflow = flow_tunnel();
+    expect_mask(f, &f->tmp, &tflow, ODP_FIT_PERFECT, "");
+    assert_int_equal(odp_mask_to_flow(f->tmp.data, f->tmp.size, &tflow, &out,
+                                      NULL), ODP_FIT_PERFECT);
+    assert_true(out.tunnel.tun_id == htobe64(0xabc));
+    assert_int_equal(out.tunnel.flags, FLOW_TNL_F_KEY);
+    assert_int_equal(out.tunnel.ip_dst, 0);
+    assert_int_equal(out.tunnel.ip_ttl, 0);
+
+    /* An IPv4 fragment type of 0xff: the exact fragment mask. */
+    struct flow v4 = flow_ipv4(IPPROTO_TCP);
+    struct ovs_key_ipv4 ipv4 = { .ipv4_src = htonl(0xffffff00),
+                                 .ipv4_frag = 0xff };
+    put_l3_stream(&f->key, htons(0x0800), OVS_KEY_ATTR_IPV4, &ipv4,
+                  sizeof ipv4);
+    expect_key(f, &f->key, ODP_FIT_ERROR, "IPv4 fragment type 255 is above 2");
+    put_l3_stream(&f->mask, htons(0xffff), OVS_KEY_ATTR_IPV4, &ipv4,
+                  sizeof ipv4);
+    assert_int_equal(odp_mask_to_flow(f->mask.data, f->mask.size, &v4, &out,
+                                      NULL), ODP_FIT_PERFECT);
+    assert_int_equal(out.nw_src, htonl(0xffffff00));
+    assert_int_equal(out.nw_frag, FLOW_NW_FRAG_MASK);
+
+    /* An IPv6 label of all ones: 32 bits are a mask, not a label. */
+    struct flow v6 = flow_ipv6(IPPROTO_UDP);
+    struct ovs_key_ipv6 ipv6;
+    memset(&ipv6, 0, sizeof ipv6);
+    ipv6.ipv6_label = htonl(0xffffffff);
+    put_l3_stream(&f->key, htons(0x86dd), OVS_KEY_ATTR_IPV6, &ipv6,
+                  sizeof ipv6);
+    expect_key(f, &f->key, ODP_FIT_ERROR,
+               "IPv6 flow label 0xffffffff exceeds 20 bits");
+    put_l3_stream(&f->mask, htons(0xffff), OVS_KEY_ATTR_IPV6, &ipv6,
+                  sizeof ipv6);
+    assert_int_equal(odp_mask_to_flow(f->mask.data, f->mask.size, &v6, &out,
+                                      NULL), ODP_FIT_PERFECT);
+    assert_int_equal(out.ipv6_label, htonl(0xffffffff));
+
+    /* An ARP opcode of 0xffff: the exact opcode mask. */
+    struct flow arp_flow = flow_arp();
+    struct ovs_key_arp arp;
+    memset(&arp, 0, sizeof arp);
+    arp.arp_op = htons(0xffff);
+    put_l3_stream(&f->key, htons(0x0806), OVS_KEY_ATTR_ARP, &arp,
+                  sizeof arp);
+    expect_key(f, &f->key, ODP_FIT_ERROR, "ARP opcode 65535 is above 255");
+    put_l3_stream(&f->mask, htons(0xffff), OVS_KEY_ATTR_ARP, &arp,
+                  sizeof arp);
+    assert_int_equal(odp_mask_to_flow(f->mask.data, f->mask.size, &arp_flow,
+                                      &out, NULL), ODP_FIT_PERFECT);
+    assert_int_equal(out.nw_proto, UINT8_MAX);
+}
+
 static void
 mask_encoder_refuses_dp_hash_without_key(void **state)
 {
@@ -1297,6 +1385,7 @@ main(void)
         T(mask_zero_attributes_are_absent),
         T(mask_errors),
         T(mask_encoder_refuses_dp_hash_without_key),
+        T(same_bytes_as_key_and_mask),
         T(fitness_strings),
         T(too_much_ct_state),
         T(too_much_mpls),
