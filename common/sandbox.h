@@ -104,7 +104,7 @@
 #include <sys/types.h>
 
 #include "common/util.h"
-#include "common/worker.h"
+#include "common/worker-exec.h"
 
 /* Defined when a sanitizer runtime (ASan, with UBSan: the DPIFD_SANITIZE
  * and DPIFD_FUZZ builds) is linked in. */
