@@ -1,6 +1,5 @@
 #include "common/sandbox.h"
 
-#include <cap-ng.h>
 #include <dirent.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -9,10 +8,6 @@
 #include <stddef.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
-#include <grp.h>
-#include <linux/capability.h>
-#include <pwd.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -31,6 +26,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/drop.h"
 #include "common/ipc.h"
 #include "common/log.h"
 #include "proto/worker.pb-c.h"
@@ -177,67 +173,6 @@ sandbox_format_steps(unsigned int steps, char *buf, size_t size)
     if (!len) {
         snprintf(buf, size, "none");
     }
-}
-
-/* Parses 's' as a decimal id if it is one. */
-static bool
-sandbox_parse_id(const char *s, unsigned int *idp)
-{
-    uint64_t v;
-
-    if (str_to_uint(s, 10, UINT32_MAX - 1, &v)) {
-        return false;
-    }
-    *idp = (unsigned int) v;
-    return true;
-}
-
-static int
-sandbox_resolve_ids(const struct sandbox_config *cfg, uid_t *uidp,
-                    gid_t *gidp, struct errbuf *eb)
-{
-    unsigned int uid, gid = 0;
-    bool have_gid = false;
-
-    if (!cfg->user || !*cfg->user) {
-        return errbuf_set(eb, EINVAL, "no worker user configured");
-    }
-    if (!sandbox_parse_id(cfg->user, &uid)) {
-        const struct passwd *pw = getpwnam(cfg->user);
-        if (!pw) {
-            endpwent();
-            return errbuf_set(eb, ENOENT, "user '%s' does not exist",
-                              cfg->user);
-        }
-        uid = pw->pw_uid;
-        gid = pw->pw_gid;
-        have_gid = true;
-        endpwent();
-    }
-    if (cfg->group) {
-        if (!sandbox_parse_id(cfg->group, &gid)) {
-            const struct group *gr = getgrnam(cfg->group);
-            if (!gr) {
-                endgrent();
-                return errbuf_set(eb, ENOENT, "group '%s' does not exist",
-                                  cfg->group);
-            }
-            gid = gr->gr_gid;
-            endgrent();
-        }
-        have_gid = true;
-    }
-    if (!have_gid) {
-        return errbuf_set(eb, EINVAL, "numeric worker user %u needs a "
-                          "group", uid);
-    }
-    if (uid == 0 || gid == 0) {
-        return errbuf_set(eb, EINVAL, "worker user '%s' (uid %u, gid %u) "
-                          "must not be root", cfg->user, uid, gid);
-    }
-    *uidp = uid;
-    *gidp = gid;
-    return 0;
 }
 
 /* Sets PR_SET_PDEATHSIG and checks that 'parent' is still our parent. */
@@ -409,116 +344,6 @@ sandbox_chroot(const char *path, struct errbuf *eb)
     }
     close(fd);
     return error;
-}
-
-/* Returns a description of libcap-ng's capng_change_id() error 'rc'. */
-static const char *
-sandbox_capng_error(int rc)
-{
-    switch (rc) {
-    case -1: return "libcap-ng not initialized";
-    case -2: return "PR_SET_KEEPCAPS failed";
-    case -3: return "applying intermediate capabilities failed";
-    case -4: return "setresgid failed";
-    case -5: return "setgroups/initgroups failed";
-    case -6: return "setresuid failed";
-    case -7: return "clearing PR_SET_KEEPCAPS failed";
-    case -8: return "applying the final capabilities failed";
-    case -9: return "clearing the bounding set failed";
-    case -10: return "clearing the ambient set failed";
-    default: return "failed";
-    }
-}
-
-int
-sandbox_check_caps(uint64_t caps, uint64_t bounding, struct errbuf *eb)
-{
-    struct __user_cap_header_struct hdr = {
-        .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0,
-    };
-    struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
-
-    if (syscall(SYS_capget, &hdr, data)) {
-        return errbuf_set(eb, errno, "capget: %s", strerror(errno));
-    }
-    uint64_t permitted = data[0].permitted
-                         | (uint64_t) data[1].permitted << 32;
-    uint64_t effective = data[0].effective
-                         | (uint64_t) data[1].effective << 32;
-    uint64_t inheritable = data[0].inheritable
-                           | (uint64_t) data[1].inheritable << 32;
-    if (permitted != caps || effective != caps || inheritable) {
-        return errbuf_set(eb, EPERM, "capabilities are P %#"PRIx64" E %#"
-                          PRIx64" I %#"PRIx64", expected P = E = %#"PRIx64
-                          " and I = 0", permitted, effective, inheritable,
-                          caps);
-    }
-    for (unsigned long cap = 0; cap < 64; cap++) {
-        int amb = prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, cap, 0, 0);
-        if (amb < 0) {
-            break;              /* Beyond the last capability. */
-        }
-        if (amb) {
-            return errbuf_set(eb, EPERM, "ambient capability %lu is set",
-                              cap);
-        }
-        if (bounding != SANDBOX_BOUNDING_ANY
-            && (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1)
-               != !!(bounding & SANDBOX_CAP(cap))) {
-            return errbuf_set(eb, EPERM, "capability %lu is %s the "
-                              "bounding set", cap,
-                              bounding & SANDBOX_CAP(cap) ? "missing from"
-                                                          : "left in");
-        }
-    }
-    return 0;
-}
-
-/* Step 4 as root: identity and every capability set in one go. */
-static int
-sandbox_change_ids(uid_t uid, gid_t gid, struct errbuf *eb)
-{
-    capng_get_caps_process();
-    capng_clear(CAPNG_SELECT_ALL);
-    int rc = capng_change_id((int) uid, (int) gid,
-                             CAPNG_DROP_SUPP_GRP | CAPNG_CLEAR_BOUNDING
-                             | CAPNG_CLEAR_AMBIENT);
-    if (rc) {
-        return errbuf_set(eb, EPERM, "switching to uid %u gid %u: %s (%d)",
-                          (unsigned int) uid, (unsigned int) gid,
-                          sandbox_capng_error(rc), rc);
-    }
-
-    uid_t ruid, euid, suid;
-    gid_t rgid, egid, sgid;
-    if (getresuid(&ruid, &euid, &suid) || getresgid(&rgid, &egid, &sgid)
-        || ruid != uid || euid != uid || suid != uid
-        || rgid != gid || egid != gid || sgid != gid) {
-        return errbuf_set(eb, EPERM, "credentials after the drop are not "
-                          "uid %u gid %u", (unsigned int) uid,
-                          (unsigned int) gid);
-    }
-    if (getgroups(0, NULL) != 0) {
-        return errbuf_set(eb, EPERM, "supplementary groups left after the "
-                          "drop");
-    }
-    return sandbox_check_caps(0, 0, eb);
-}
-
-/* Step 4 unprivileged: clears what an unprivileged process may clear. */
-static int
-sandbox_clear_caps_unprivileged(struct errbuf *eb)
-{
-    capng_get_caps_process();
-    capng_clear(CAPNG_SELECT_CAPS);
-    if (capng_apply(CAPNG_SELECT_CAPS)) {
-        return errbuf_set(eb, EPERM, "clearing capabilities failed");
-    }
-    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)) {
-        return errbuf_set(eb, errno, "clearing ambient capabilities: %s",
-                          strerror(errno));
-    }
-    return sandbox_check_caps(0, SANDBOX_BOUNDING_ANY, eb);
 }
 
 /* Adds the conditional rules of the allow-list to 'ctx'.  Returns 0 or a
@@ -772,21 +597,6 @@ sandbox_load_seccomp(enum worker_role role, struct errbuf *eb)
 }
 
 int
-sandbox_lock_process(unsigned int *applied, struct errbuf *eb)
-{
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
-        return errbuf_set(eb, errno, "PR_SET_NO_NEW_PRIVS: %s",
-                          strerror(errno));
-    }
-    *applied |= SANDBOX_STEP_NO_NEW_PRIVS;
-    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)) {
-        return errbuf_set(eb, errno, "PR_SET_DUMPABLE: %s", strerror(errno));
-    }
-    *applied |= SANDBOX_STEP_NOT_DUMPABLE;
-    return 0;
-}
-
-int
 sandbox_enter_worker(const struct sandbox_config *cfg,
                      struct sandbox_report *report, struct errbuf *eb)
 {
@@ -812,7 +622,7 @@ sandbox_enter_worker(const struct sandbox_config *cfg,
                           "unprivileged: refusing to run a worker as root");
     }
     if (cfg->expect_root) {
-        error = sandbox_resolve_ids(cfg, &uid, &gid, eb);
+        error = drop_resolve(cfg->user, cfg->group, &uid, &gid, eb);
         if (error) {
             return error;
         }
@@ -859,7 +669,7 @@ sandbox_enter_worker(const struct sandbox_config *cfg,
         r.applied |= SANDBOX_STEP_CHROOT;
 
         /* 4. */
-        error = sandbox_change_ids(uid, gid, eb);
+        error = drop_change_id(uid, gid, 0, eb);
         if (error) {
             return error;
         }
@@ -870,7 +680,7 @@ sandbox_enter_worker(const struct sandbox_config *cfg,
             return error;
         }
     } else {
-        error = sandbox_clear_caps_unprivileged(eb);
+        error = drop_trim_caps(0, DROP_BOUNDING_ANY, NULL, eb);
         if (error) {
             return error;
         }
@@ -880,10 +690,11 @@ sandbox_enter_worker(const struct sandbox_config *cfg,
     }
 
     /* 5. and 6. */
-    int lock_error = sandbox_lock_process(&r.applied, eb);
-    if (lock_error) {
-        return lock_error;
+    error = drop_lock(eb);
+    if (error) {
+        return error;
     }
+    r.applied |= SANDBOX_STEP_NO_NEW_PRIVS | SANDBOX_STEP_NOT_DUMPABLE;
 
     r.uid = getuid();
     r.gid = getgid();

@@ -37,19 +37,20 @@
  *      others, empty), then fchdir()+chroot(".")+chdir("/").  Checking and
  *      entering through the same fd leaves no window to swap the directory.
  *      Needs CAP_SYS_CHROOT.
- *   4. Identity and capabilities, in one libcap-ng capng_change_id() call:
- *      setgroups(0) and setresgid() then setresuid() to the worker user,
- *      with the permitted, effective, inheritable, ambient and bounding sets
- *      all cleared.  The group changes come first because they need
- *      CAP_SETGID, which setresuid() to a non-zero uid takes away; clearing
- *      the bounding set needs CAP_SETPCAP, which capng_change_id() keeps
- *      until the very end.  The result is read back (getresuid(),
- *      getresgid(), getgroups(), capget(), PR_CAPBSET_READ, ambient) and
+ *   4. Identity and capabilities, drop_change_id() (common/drop.h), one
+ *      libcap-ng capng_change_id() call: setgroups(0) and setresgid() then
+ *      setresuid() to the worker user, with the permitted, effective,
+ *      inheritable, ambient and bounding sets all cleared.  The group
+ *      changes come first because they need CAP_SETGID, which setresuid()
+ *      to a non-zero uid takes away; clearing the bounding set needs
+ *      CAP_SETPCAP, which capng_change_id() keeps until the very end.  The
+ *      result is read back (getresuid(), getresgid(), getgroups(), a
+ *      setuid(0) that must fail, capget(), PR_CAPBSET_READ, ambient) and
  *      anything left over is an error.  The kernel clears the parent-death
  *      signal when the uid changes, so step 1 is repeated here.
- *   5. PR_SET_NO_NEW_PRIVS: no exec can ever grant privileges again (the
- *      filter below forbids execve anyway; this also makes the filter
- *      loadable without CAP_SYS_ADMIN).
+ *   5. PR_SET_NO_NEW_PRIVS (drop_lock(), with step 6): no exec can ever
+ *      grant privileges again (the filter below forbids execve anyway;
+ *      this also makes the filter loadable without CAP_SYS_ADMIN).
  *   6. PR_SET_DUMPABLE 0: no core dumps, and no ptrace or /proc/PID/mem
  *      access by other processes running as the worker user — a
  *      compromised handler cannot take over a revalidator.  It comes after
@@ -179,29 +180,11 @@ int sandbox_enter_worker(const struct sandbox_config *,
  * directory that is not empty is refused (ENOTEMPTY), never cleaned. */
 int sandbox_prepare_root(const char *path, struct errbuf *eb);
 
-/* The last two steps every dropped process takes, workers and privd alike:
- * PR_SET_NO_NEW_PRIVS, then PR_SET_DUMPABLE 0.  Adds SANDBOX_STEP_* bits for
- * what was applied to '*applied'. */
-int sandbox_lock_process(unsigned int *applied, struct errbuf *eb);
-
 /* Closes every file descriptor except 0, 1, 2 and the 'n_keep' fds in
  * 'keep' (at most SANDBOX_MAX_KEEP_FDS).  Step 2 above; the spawner uses it
  * for itself and for each child before exec.  Returns 0 or a positive
  * errno. */
 int sandbox_close_fds(const int *keep, size_t n_keep, struct errbuf *eb);
-
-/* A capability set as a bit mask: SANDBOX_CAP(CAP_NET_ADMIN) | ... */
-#define SANDBOX_CAP(CAP) (UINT64_C(1) << (CAP))
-/* For sandbox_check_caps(): do not check the bounding set. */
-#define SANDBOX_BOUNDING_ANY UINT64_MAX
-
-/* Reads this process's capabilities back from the kernel and checks that
- * the permitted and effective sets are both exactly 'caps', the
- * inheritable and ambient sets are empty, and the bounding set is exactly
- * 'bounding' (unless SANDBOX_BOUNDING_ANY).  Returns 0, or EPERM with the
- * difference in 'eb'.  Used after every drop in sandbox, privdrop and
- * spawner: a drop is only done when the kernel says so. */
-int sandbox_check_caps(uint64_t caps, uint64_t bounding, struct errbuf *eb);
 
 /* The name of the note a worker killed by the filter sends privd just
  * before it dies: a CounterReport (request_id 0) whose only entry, in

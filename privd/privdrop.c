@@ -8,6 +8,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "common/drop.h"
 #include "common/log.h"
 #include "common/sandbox.h"
 
@@ -57,7 +58,7 @@ privdrop_change_id(uid_t uid, gid_t gid, uint64_t caps, struct errbuf *eb)
     capng_get_caps_process();
     capng_clear(CAPNG_SELECT_ALL);
     for (unsigned int cap = 0; cap < 64; cap++) {
-        if (caps & SANDBOX_CAP(cap)) {
+        if (caps & DROP_CAP(cap)) {
             capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, cap);
         }
     }
@@ -83,7 +84,7 @@ privdrop_change_id(uid_t uid, gid_t gid, uint64_t caps, struct errbuf *eb)
         return errbuf_set(eb, EPERM, "supplementary groups left after the "
                           "drop");
     }
-    return sandbox_check_caps(caps, 0, eb);
+    return drop_verify_caps(caps, 0, eb);
 }
 
 /* Unprivileged: keeps those of 'caps' the process has, drops the rest.
@@ -95,14 +96,14 @@ privdrop_trim_caps(uint64_t caps, uint64_t *keptp, struct errbuf *eb)
 
     capng_get_caps_process();
     for (unsigned int cap = 0; cap < 64; cap++) {
-        if ((caps & SANDBOX_CAP(cap))
+        if ((caps & DROP_CAP(cap))
             && capng_have_capability(CAPNG_PERMITTED, cap)) {
-            kept |= SANDBOX_CAP(cap);
+            kept |= DROP_CAP(cap);
         }
     }
     capng_clear(CAPNG_SELECT_CAPS);
     for (unsigned int cap = 0; cap < 64; cap++) {
-        if (kept & SANDBOX_CAP(cap)) {
+        if (kept & DROP_CAP(cap)) {
             capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, cap);
         }
     }
@@ -113,7 +114,7 @@ privdrop_trim_caps(uint64_t caps, uint64_t *keptp, struct errbuf *eb)
         return errbuf_set(eb, errno, "clearing ambient capabilities: %s",
                           strerror(errno));
     }
-    int error = sandbox_check_caps(kept, SANDBOX_BOUNDING_ANY, eb);
+    int error = drop_verify_caps(kept, DROP_BOUNDING_ANY, eb);
     if (!error) {
         *keptp = kept;
     }
@@ -125,11 +126,11 @@ privdrop_apply(const struct privdrop_config *cfg,
                struct privdrop_report *report, struct errbuf *eb)
 {
     struct privdrop_report r = { 0 };
-    uint64_t caps = SANDBOX_CAP(CAP_NET_ADMIN);
+    uint64_t caps = DROP_CAP(CAP_NET_ADMIN);
     int error;
 
     if (cfg->keep_net_raw) {
-        caps |= SANDBOX_CAP(CAP_NET_RAW);
+        caps |= DROP_CAP(CAP_NET_RAW);
     }
 
     if (geteuid() == 0) {
@@ -154,10 +155,11 @@ privdrop_apply(const struct privdrop_config *cfg,
         r.skipped |= SANDBOX_STEP_IDS | SANDBOX_STEP_BOUNDING;
     }
 
-    error = sandbox_lock_process(&r.applied, eb);
+    error = drop_lock(eb);
     if (error) {
         return error;
     }
+    r.applied |= SANDBOX_STEP_NO_NEW_PRIVS | SANDBOX_STEP_NOT_DUMPABLE;
 
     r.uid = getuid();
     r.gid = getgid();

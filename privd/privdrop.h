@@ -24,7 +24,7 @@
  *      and clearing the inheritable, ambient and bounding sets.  An empty
  *      bounding set means no exec can ever hand a capability out again.
  *   3. The result is read back from the kernel (getresuid(), getresgid(),
- *      getgroups(), sandbox_check_caps()); anything else is an error.
+ *      getgroups(), drop_verify_caps()); anything else is an error.
  *   4. PR_SET_NO_NEW_PRIVS (privd never execs; the spawner was forked
  *      before and is not affected).
  *   5. PR_SET_DUMPABLE 0, after the uid change (which resets it): no core
@@ -68,7 +68,7 @@ struct privdrop_report {
     unsigned int skipped;       /* Steps skipped because unprivileged. */
     uid_t uid;                  /* Real = effective = saved uid after. */
     gid_t gid;                  /* Real = effective = saved gid after. */
-    uint64_t caps;              /* Capabilities kept (SANDBOX_CAP() bits),
+    uint64_t caps;              /* Capabilities kept (DROP_CAP() bits),
                                  * permitted = effective. */
 };
 

@@ -17,6 +17,7 @@
 
 #include "common/counters.h"
 #include "common/log.h"
+#include "common/drop.h"
 #include "common/sandbox.h"
 
 LOG_MODULE(spawner);
@@ -26,9 +27,9 @@ COUNTER_DEFINE(spawner_exec_failed);
 COUNTER_DEFINE(spawner_bad_event);
 
 /* What the spawner keeps when started as root (see spawner.h). */
-#define SPAWNER_CAPS (SANDBOX_CAP(CAP_SETUID) | SANDBOX_CAP(CAP_SETGID) \
-                      | SANDBOX_CAP(CAP_SYS_CHROOT)                      \
-                      | SANDBOX_CAP(CAP_SETPCAP) | SANDBOX_CAP(CAP_KILL))
+#define SPAWNER_CAPS (DROP_CAP(CAP_SETUID) | DROP_CAP(CAP_SETGID) \
+                      | DROP_CAP(CAP_SYS_CHROOT)                      \
+                      | DROP_CAP(CAP_SETPCAP) | DROP_CAP(CAP_KILL))
 
 /* Most fds the spawner accepts in one message before calling it malformed;
  * a SPAWN has one or two. */
@@ -505,7 +506,7 @@ spawner_drop(struct errbuf *eb)
         if (capng_apply(CAPNG_SELECT_ALL)) {
             return errbuf_set(eb, EPERM, "limiting capabilities failed");
         }
-        int error = sandbox_check_caps(SPAWNER_CAPS, SPAWNER_CAPS, eb);
+        int error = drop_verify_caps(SPAWNER_CAPS, SPAWNER_CAPS, eb);
         if (error) {
             return error;
         }
@@ -515,7 +516,7 @@ spawner_drop(struct errbuf *eb)
             || prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)) {
             return errbuf_set(eb, EPERM, "dropping capabilities failed");
         }
-        int error = sandbox_check_caps(0, SANDBOX_BOUNDING_ANY, eb);
+        int error = drop_verify_caps(0, DROP_BOUNDING_ANY, eb);
         if (error) {
             return error;
         }

@@ -21,13 +21,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/drop.h"
 #include "common/sandbox.h"
 #include "helpers/proc_status.h"
 #include "helpers/skip.h"
 #include "privd/privdrop.h"
 
-#define NET_ADMIN SANDBOX_CAP(CAP_NET_ADMIN)
-#define NET_RAW SANDBOX_CAP(CAP_NET_RAW)
+#define NET_ADMIN DROP_CAP(CAP_NET_ADMIN)
+#define NET_RAW DROP_CAP(CAP_NET_RAW)
 
 /* A child that dropped, waiting for a byte on 'cmd_fd' to exit. */
 struct child {

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/drop.h"
 #include "common/sandbox.h"
 #include "helpers/proc_status.h"
 #include "helpers/skip.h"
@@ -244,14 +245,14 @@ spawner_worker_identity_when_root(void **state)
     assert_int_equal(proc_status_hex(pid, "CapBnd"), 0);
 
     /* The worker started with what its drop needs, and not CAP_KILL. */
-    uint64_t caps = SANDBOX_CAP(CAP_SETUID) | SANDBOX_CAP(CAP_SETGID)
-                    | SANDBOX_CAP(CAP_SYS_CHROOT) | SANDBOX_CAP(CAP_SETPCAP);
+    uint64_t caps = DROP_CAP(CAP_SETUID) | DROP_CAP(CAP_SETGID)
+                    | DROP_CAP(CAP_SYS_CHROOT) | DROP_CAP(CAP_SETPCAP);
     char expect_caps[64];
     snprintf(expect_caps, sizeof expect_caps, " precaps=%#"PRIx64" ", caps);
     assert_non_null(strstr(ready, expect_caps));
 
     /* The spawner: uid 0 with exactly its five capabilities. */
-    caps |= SANDBOX_CAP(CAP_KILL);
+    caps |= DROP_CAP(CAP_KILL);
     pid_t sp = spawner_get_pid(f->spawner);
     assert_true(proc_status_ids_are(sp, "Uid", 0));
     assert_int_equal(proc_status_hex(sp, "CapEff"), caps);
