@@ -13,20 +13,23 @@
  *         privdrop_apply()            -- from here on: uid dpifd
  *         poll loop
  *
- * What privdrop_apply() does when privd starts as root, in this order:
+ * What privdrop_apply() does when privd starts as root, in this order, each
+ * step a call of common/drop.h:
  *
- *   1. Resolves the user (and group) before anything changes; a missing
- *      user is ENOENT with "user 'dpifd' does not exist" and privd refuses
- *      to start.  A user that resolves to uid or gid 0 is refused too.
- *   2. One libcap-ng capng_change_id(): setgroups(0), setresgid(),
+ *   1. drop_resolve(): the user (a name, or a decimal uid with a group)
+ *      and group before anything changes; a missing user is ENOENT with
+ *      "user 'dpifd' does not exist" and privd refuses to start.  A user
+ *      that resolves to uid or gid 0 is refused too.
+ *   2. drop_change_id(), one capng_change_id(): setgroups(0), setresgid(),
  *      setresuid() to the user, keeping CAP_NET_ADMIN (and CAP_NET_RAW)
  *      permitted and effective across the uid change with PR_SET_KEEPCAPS,
  *      and clearing the inheritable, ambient and bounding sets.  An empty
  *      bounding set means no exec can ever hand a capability out again.
  *   3. The result is read back from the kernel (getresuid(), getresgid(),
- *      getgroups(), drop_verify_caps()); anything else is an error.
- *   4. PR_SET_NO_NEW_PRIVS (privd never execs; the spawner was forked
- *      before and is not affected).
+ *      getgroups(), setuid(0) must fail, drop_verify_caps()); anything
+ *      else is an error.
+ *   4. drop_lock(): PR_SET_NO_NEW_PRIVS (privd never execs; the spawner
+ *      was forked before and is not affected).
  *   5. PR_SET_DUMPABLE 0, after the uid change (which resets it): no core
  *      dumps with datapath state, no ptrace or /proc/PID/mem from other
  *      processes of the dpifd user.  As a side effect /proc/PID/status and
@@ -34,9 +37,9 @@
  *
  * Unprivileged (tests, the dummy datapath, or a unit started with ambient
  * capabilities): the identity change and the bounding set need root and are
- * skipped with a warning; CAP_NET_ADMIN/CAP_NET_RAW are kept if the process
- * has them, every other capability is dropped, and steps 4 and 5 are
- * applied.
+ * skipped with a warning; drop_trim_caps() keeps CAP_NET_ADMIN/CAP_NET_RAW
+ * if the process has them, every other capability is dropped, and steps 4
+ * and 5 are applied.
  *
  * Trust: the configuration comes from root-owned files and the command line;
  * nothing here reads input from another process.  Call once, single
