@@ -1,6 +1,6 @@
 #include "privd/spawner.h"
 
-#include <cap-ng.h>
+#include <linux/capability.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -28,7 +28,7 @@ COUNTER_DEFINE(spawner_bad_event);
 
 /* What the spawner keeps when started as root (see spawner.h). */
 #define SPAWNER_CAPS (DROP_CAP(CAP_SETUID) | DROP_CAP(CAP_SETGID) \
-                      | DROP_CAP(CAP_SYS_CHROOT)                      \
+                      | DROP_CAP(CAP_SYS_CHROOT)                  \
                       | DROP_CAP(CAP_SETPCAP) | DROP_CAP(CAP_KILL))
 
 /* Most fds the spawner accepts in one message before calling it malformed;
@@ -497,37 +497,16 @@ spawner_reap(struct spawner_state *st)
 static int
 spawner_drop(struct errbuf *eb)
 {
-    capng_get_caps_process();
+    int error;
+
     if (geteuid() == 0) {
-        capng_clear(CAPNG_SELECT_ALL);
-        capng_updatev(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED
-                      | CAPNG_BOUNDING_SET, CAP_SETUID, CAP_SETGID,
-                      CAP_SYS_CHROOT, CAP_SETPCAP, CAP_KILL, -1);
-        if (capng_apply(CAPNG_SELECT_ALL)) {
-            return errbuf_set(eb, EPERM, "limiting capabilities failed");
-        }
-        int error = drop_verify_caps(SPAWNER_CAPS, SPAWNER_CAPS, eb);
-        if (error) {
-            return error;
-        }
+        error = drop_trim_caps(SPAWNER_CAPS, SPAWNER_CAPS, NULL, eb);
     } else {
-        capng_clear(CAPNG_SELECT_CAPS);
-        if (capng_apply(CAPNG_SELECT_CAPS)
-            || prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)) {
-            return errbuf_set(eb, EPERM, "dropping capabilities failed");
-        }
-        int error = drop_verify_caps(0, DROP_BOUNDING_ANY, eb);
-        if (error) {
-            return error;
-        }
+        error = drop_trim_caps(0, DROP_BOUNDING_ANY, NULL, eb);
         LOG_WARN("running unprivileged: workers run as uid %u without "
                  "chroot or uid change", (unsigned int) getuid());
     }
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-        || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)) {
-        return errbuf_set(eb, errno, "prctl: %s", strerror(errno));
-    }
-    return 0;
+    return error ? error : drop_lock(eb);
 }
 
 /* Sets up the spawner process around 'st->sock'. */
