@@ -125,17 +125,8 @@ check_root_drop(bool keep_net_raw, bool release_raw, uint64_t caps)
                      | SANDBOX_STEP_NOT_DUMPABLE);
     assert_int_equal(c.dumpable, 0);
 
-    assert_true(proc_status_ids_are(c.pid, "Uid", uid));
-    assert_true(proc_status_ids_are(c.pid, "Gid", gid));
-    assert_int_equal(proc_status_hex(c.pid, "CapEff"), caps);
-    assert_int_equal(proc_status_hex(c.pid, "CapPrm"), caps);
-    assert_int_equal(proc_status_hex(c.pid, "CapInh"), 0);
-    assert_int_equal(proc_status_hex(c.pid, "CapAmb"), 0);
-    assert_int_equal(proc_status_hex(c.pid, "CapBnd"), 0);
-    assert_int_equal(proc_status_long(c.pid, "NoNewPrivs"), 1);
-    char groups[64];
-    assert_true(proc_status_field(c.pid, "Groups", groups, sizeof groups));
-    assert_string_equal(groups, "");
+    proc_status_assert_ids(c.pid, uid, gid);
+    proc_status_assert_caps(c.pid, caps, 0);
 
     /* Not dumpable: /proc/PID/status belongs to root, not to dpifd. */
     char path[64];

@@ -255,12 +255,7 @@ spawner_worker_identity_when_root(void **state)
     caps |= DROP_CAP(CAP_KILL);
     pid_t sp = spawner_get_pid(f->spawner);
     assert_true(proc_status_ids_are(sp, "Uid", 0));
-    assert_int_equal(proc_status_hex(sp, "CapEff"), caps);
-    assert_int_equal(proc_status_hex(sp, "CapPrm"), caps);
-    assert_int_equal(proc_status_hex(sp, "CapBnd"), caps);
-    assert_int_equal(proc_status_hex(sp, "CapInh"), 0);
-    assert_int_equal(proc_status_hex(sp, "CapAmb"), 0);
-    assert_int_equal(proc_status_long(sp, "NoNewPrivs"), 1);
+    proc_status_assert_caps(sp, caps, caps);
 
     /* Its command line is exactly the documented one. */
     char path[64], cmdline[128];

@@ -10,6 +10,10 @@
  *     useradd --system --no-create-home --shell /usr/sbin/nologin NAME
  * through system(), retrying a few times because tests running in parallel
  * may hold the passwd lock.  It is never called when not root.
+ *
+ * The proc_status_assert_*() checks are what every privilege test asserts
+ * of a process that dropped; they are cmocka assertions, so <cmocka.h>
+ * must be included before this header.
  */
 #ifndef DPIF_TEST_PROC_STATUS_H
 #define DPIF_TEST_PROC_STATUS_H 1
@@ -84,6 +88,35 @@ proc_status_ids_are(pid_t pid, const char *field, unsigned long id)
            && sscanf(v, "%lu %lu %lu %lu", &ids[0], &ids[1], &ids[2],
                      &ids[3]) == 4
            && ids[0] == id && ids[1] == id && ids[2] == id && ids[3] == id;
+}
+
+/* Asserts that 'pid' runs as 'uid' and 'gid' (real, effective, saved and
+ * fs) without supplementary groups. */
+static inline void
+proc_status_assert_ids(pid_t pid, unsigned long uid, unsigned long gid)
+{
+    char groups[64];
+
+    assert_true(proc_status_ids_are(pid, "Uid", uid));
+    assert_true(proc_status_ids_are(pid, "Gid", gid));
+    assert_true(proc_status_field(pid, "Groups", groups, sizeof groups));
+    assert_string_equal(groups, "");
+}
+
+/* Asserts that 'pid' has exactly 'caps' permitted and effective, nothing
+ * inheritable or ambient, the bounding set 'bounding' (UINT64_MAX: not
+ * checked) and no_new_privs. */
+static inline void
+proc_status_assert_caps(pid_t pid, uint64_t caps, uint64_t bounding)
+{
+    assert_int_equal(proc_status_hex(pid, "CapEff"), caps);
+    assert_int_equal(proc_status_hex(pid, "CapPrm"), caps);
+    assert_int_equal(proc_status_hex(pid, "CapInh"), 0);
+    assert_int_equal(proc_status_hex(pid, "CapAmb"), 0);
+    if (bounding != UINT64_MAX) {
+        assert_int_equal(proc_status_hex(pid, "CapBnd"), bounding);
+    }
+    assert_int_equal(proc_status_long(pid, "NoNewPrivs"), 1);
 }
 
 /* Makes sure user 'name' exists (root only, see above). */
