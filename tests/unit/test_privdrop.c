@@ -58,9 +58,7 @@ start_child(const struct privdrop_config *cfg, bool release_raw,
         struct errbuf eb = { "" };
         close(cmd[1]);
         close(rep[0]);
-        if (as_nobody && geteuid() == 0
-            && (setgroups(0, NULL) || setresgid(65534, 65534, 65534)
-                || setresuid(65534, 65534, 65534))) {
+        if (as_nobody && geteuid() == 0 && !test_become_nobody()) {
             _exit(2);
         }
         r.error = privdrop_apply(cfg, &r.report, &eb);

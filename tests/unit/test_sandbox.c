@@ -302,8 +302,7 @@ start_child__(const struct fixture *f, enum worker_role role,
         }
         cfg = worker_config(f, role, keep, n_keep);
         if (as_nobody && f->root) {
-            if (setgroups(0, NULL) || setresgid(65534, 65534, 65534)
-                || setresuid(65534, 65534, 65534)) {
+            if (!test_become_nobody()) {
                 _exit(13);
             }
             cfg.expect_root = false;

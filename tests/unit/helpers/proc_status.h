@@ -1,8 +1,9 @@
 /*
  * proc_status.h — helpers shared by the privilege tests (test_sandbox,
- * test_privdrop, test_spawner): reading fields of /proc/PID/status, the way
- * the integration tests and an operator check a process, and creating the
- * test users.
+ * test_privdrop, test_spawner, test_drop): reading fields of
+ * /proc/PID/status, the way the integration tests and an operator check a
+ * process, asserting what a dropped process shows there, creating the test
+ * users and becoming nobody in a child.
  *
  * Test users: when the tests run as root (CI does), they need the users
  * the packages would create, `dpifd` and `dpifd-worker`.
@@ -18,6 +19,7 @@
 #ifndef DPIF_TEST_PROC_STATUS_H
 #define DPIF_TEST_PROC_STATUS_H 1
 
+#include <grp.h>
 #include <inttypes.h>
 #include <pwd.h>
 #include <stdbool.h>
@@ -27,6 +29,7 @@
 #include <string.h>
 #include <sys/types.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Copies the value of 'field' ("CapEff", "Uid", ...) in /proc/PID/status
  * into 'out'.  Returns false if the process or the field does not exist. */
@@ -117,6 +120,16 @@ proc_status_assert_caps(pid_t pid, uint64_t caps, uint64_t bounding)
         assert_int_equal(proc_status_hex(pid, "CapBnd"), bounding);
     }
     assert_int_equal(proc_status_long(pid, "NoNewPrivs"), 1);
+}
+
+/* For a forked child of a test run as root: becomes uid and gid 65534
+ * (nobody) without groups, and so without capabilities, to take the
+ * unprivileged path of a drop as root too.  Returns false on failure. */
+static inline bool
+test_become_nobody(void)
+{
+    return !setgroups(0, NULL) && !setresgid(65534, 65534, 65534)
+           && !setresuid(65534, 65534, 65534);
 }
 
 /* Makes sure user 'name' exists (root only, see above). */
