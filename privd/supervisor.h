@@ -109,16 +109,9 @@
  *
  * Counters: supervisor_worker_spawned, supervisor_spawn_failed,
  * supervisor_worker_exited, supervisor_worker_killed,
- * supervisor_hello_rejected, supervisor_hello_timeout,
- * supervisor_malformed, supervisor_ring_corrupt,
- * supervisor_unexpected_msg, supervisor_bad_report,
- * supervisor_results_backlog, supervisor_announce_dropped,
- * supervisor_upcalls_sent, supervisor_upcalls_dropped,
- * supervisor_upcalls_lost_in_flight (upcalls committed to a ring whose
- * handler died before taking them), supervisor_worker_stuck,
- * supervisor_watchdog_kill (the liveness watchdog: SUPERVISOR_STUCK_MSEC),
- * supervisor_policy_deferred (a policy update found a worker's socket
- * full; it is sent again until it goes through, never dropped).
+ * supervisor_hello_timeout, supervisor_malformed; one worker's protocol
+ * counts worker-channel.h's supervisor_* (hello_rejected, ring_corrupt,
+ * upcalls_lost_in_flight, watchdog_kill, policy_deferred...).
  *
  * Use from privd's main loop:
  *
