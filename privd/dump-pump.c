@@ -20,7 +20,6 @@
 #include "privd/dpif.h"
 #include "privd/privd.h"
 #include "privd/status-page.h"
-#include "privd/supervisor.h"
 
 LOG_MODULE(dump_pump);
 
@@ -52,7 +51,7 @@ struct pump_shard {
     int next;                   /* First flow of the chunk not sent yet:
                                  * where a split shard resumes. */
     bool blocked;               /* Its ring was full: the pump waits. */
-    uint64_t progress;          /* supervisor_revalidator_progress() seen
+    uint64_t progress;          /* sink.revalidator_progress() seen
                                  * last. */
     long long progress_msec;    /* When it last made progress (or the
                                  * pump started waiting on it). */
@@ -73,7 +72,7 @@ struct pump_credit {
 };
 
 struct dump_pump {
-    struct supervisor *sup;     /* Borrowed. */
+    struct dump_pump_sink sink; /* The revalidators (context borrowed). */
     const struct privd_dp *pdp; /* The datapath (borrowed: its pump is
                                  * destroyed before privd closes it). */
     struct dpif *dpif;          /* pdp->dpif. */
@@ -117,7 +116,8 @@ struct dump_pump {
 };
 
 struct dump_pump *
-dump_pump_create(struct supervisor *sup, const struct privd_dp *pdp,
+dump_pump_create(const struct dump_pump_sink *sink,
+                 const struct privd_dp *pdp,
                  struct status_page *status,
                  unsigned int n_shards, uint32_t flow_limit,
                  uint32_t max_idle_msec)
@@ -125,7 +125,7 @@ dump_pump_create(struct supervisor *sup, const struct privd_dp *pdp,
     struct dump_pump *p = xzalloc(sizeof *p);
     const char *delay = getenv("DPIFD_TEST_DUMP_DELAY_MS");
 
-    p->sup = sup;
+    p->sink = *sink;
     p->pdp = pdp;
     p->dpif = pdp->dpif;
     p->status = status;
@@ -244,12 +244,12 @@ pump_start(struct dump_pump *p, long long now)
     p->cycle.purge = p->purging;
     for (unsigned int i = 0; i < p->n_shards; i++) {
         struct pump_shard *sh = &p->shards[i];
-        sh->pid = supervisor_revalidator_pid(p->sup, p->pdp, i);
+        sh->pid = p->sink.revalidator_pid(p->sink.ctx, i);
         sh->acked = !sh->pid;
         sh->sent = false;
         sh->next = 0;
         sh->blocked = false;
-        sh->progress = supervisor_revalidator_progress(p->sup, p->pdp, i);
+        sh->progress = p->sink.revalidator_progress(p->sink.ctx, i);
         sh->progress_msec = now;
         if (!sh->pid) {
             COUNTER_INC(dump_pump_shard_down);
@@ -306,12 +306,12 @@ pump_send(struct dump_pump *p, unsigned int i, const Dpif__DumpShard *msg)
     if (sh->acked) {
         return 0;
     }
-    if (supervisor_revalidator_pid(p->sup, p->pdp, i) != sh->pid) {
+    if (p->sink.revalidator_pid(p->sink.ctx, i) != sh->pid) {
         COUNTER_INC(dump_pump_worker_lost);
         sh->acked = true;
         return 0;
     }
-    int error = supervisor_send_dump(p->sup, p->pdp, i, msg);
+    int error = p->sink.send_shard(p->sink.ctx, i, msg);
     if (error == ENOBUFS) {
         COUNTER_INC(dump_pump_ring_full);
         if (!sh->blocked) {
@@ -509,14 +509,14 @@ pump_give_up(struct dump_pump *p, unsigned int i, const char *why)
     snprintf(reason, sizeof reason, "dump shard %u of cycle %"PRIu64": %s",
              i, p->dump_seq, why);
     LOG_WARN("%s", reason);
-    supervisor_kill_revalidator(p->sup, p->pdp, i, reason);
+    p->sink.kill_revalidator(p->sink.ctx, i, reason);
     p->shards[i].acked = true;
     p->shards[i].blocked = false;
 }
 
 /* Deadlines of a cycle: a shard the pump waits on (a full ring while
  * dumping, a missing DumpAck after the end) that makes no progress
- * (supervisor_revalidator_progress()) for DUMP_PUMP_STALL_MSEC, and every
+ * (sink.revalidator_progress()) for DUMP_PUMP_STALL_MSEC, and every
  * shard that has not acked DUMP_PUMP_ACK_MAX_MSEC after the end of the
  * dump, progress or not, are given up: their revalidators are killed (and
  * respawned: their successors rebuild the shard from the next dump), and
@@ -536,8 +536,7 @@ pump_check_deadlines(struct dump_pump *p, long long now)
         if (sh->acked) {
             continue;
         }
-        uint64_t progress = supervisor_revalidator_progress(p->sup, p->pdp,
-                                                            i);
+        uint64_t progress = p->sink.revalidator_progress(p->sink.ctx, i);
         if (progress != sh->progress) {
             sh->progress = progress;
             sh->progress_msec = now;
@@ -668,7 +667,7 @@ pump_run_acking(struct dump_pump *p, long long now)
     for (unsigned int i = 0; i < p->n_shards; i++) {
         struct pump_shard *sh = &p->shards[i];
         if (!sh->acked
-            && supervisor_revalidator_pid(p->sup, p->pdp, i) != sh->pid) {
+            && p->sink.revalidator_pid(p->sink.ctx, i) != sh->pid) {
             COUNTER_INC(dump_pump_worker_lost);
             sh->acked = true;
         }

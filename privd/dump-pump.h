@@ -56,10 +56,15 @@
  * (MAC table changes seen; they start a cycle after an idle time at
  * least as long as the last cycle, DUMP_PUMP_MAC_MIN_INTERVAL_MSEC).
  *
+ * The revalidators are reached through a sink (struct dump_pump_sink): a
+ * table of functions and their context that the pump's owner provides, so
+ * the pump knows nothing of how workers are run (the supervisor's sink
+ * delivers into the dump rings; the unit test's records what it gets).
+ *
  * Ownership: the pump belongs to the supervisor (one per datapath), which
  * creates, runs, waits on and destroys it and hands it the DumpAcks.  It
- * borrows the datapath (its privd_dp), the status page and the MAC table
- * mapping.
+ * borrows the datapath (its privd_dp), the status page, the MAC table
+ * mapping and the sink's context.
  * Single-threaded.
  */
 #ifndef PRIVD_DUMP_PUMP_H
@@ -77,7 +82,6 @@ struct mac_table;
 struct poller;
 struct privd_dp;
 struct status_page;
-struct supervisor;
 
 #define DUMP_PUMP_CHUNK 128             /* Flows per dpif_flow_dump_next(). */
 #define DUMP_PUMP_CHUNKS_PER_RUN 64     /* Chunks per dump_pump_run(). */
@@ -124,13 +128,35 @@ struct dump_pump_show {
     uint64_t dump_seq;
 };
 
+/* Where the pump's shards go: revalidator 'shard' (0 <= shard < the
+ * pump's n_shards) of the datapath, as its owner runs them.  Every
+ * function is required; 'ctx' is passed to each. */
+struct dump_pump_sink {
+    /* Delivers 'msg' to revalidator 'shard': 0, ENOBUFS if its dump ring
+     * is full now (retry later), EMSGSIZE if 'msg' is too big for one
+     * frame, ENOTCONN if that revalidator is not up. */
+    int (*send_shard)(void *ctx, unsigned int shard,
+                      const Dpif__DumpShard *msg);
+    /* The revalidator's process while it is up, else 0 (a change means
+     * the shard lost its ukeys). */
+    pid_t (*revalidator_pid)(void *ctx, unsigned int shard);
+    /* A number that grows whenever the revalidator takes a record from its
+     * dump ring or submits an op batch (0 while it is not up). */
+    uint64_t (*revalidator_progress)(void *ctx, unsigned int shard);
+    /* Kills the revalidator, which the pump gave up on ('reason' is logged
+     * and shown in "procs"); it is respawned. */
+    void (*kill_revalidator)(void *ctx, unsigned int shard,
+                             const char *reason);
+    void *ctx;                  /* Borrowed: outlives the pump. */
+};
+
 struct dump_pump;
 
 /* Creates the pump of datapath 'pdp' (borrowed: destroy the pump before
- * privd closes it), whose revalidators (n_shards of them) the supervisor
- * 'sup' runs and whose status page is 'status'.  'flow_limit' and
- * 'max_idle_msec' come from the configuration. */
-struct dump_pump *dump_pump_create(struct supervisor *sup,
+ * privd closes it), whose revalidators (n_shards of them) 'sink' reaches
+ * (copied; its context is borrowed) and whose status page is 'status'.
+ * 'flow_limit' and 'max_idle_msec' come from the configuration. */
+struct dump_pump *dump_pump_create(const struct dump_pump_sink *sink,
                                    const struct privd_dp *pdp,
                                    struct status_page *status,
                                    unsigned int n_shards,

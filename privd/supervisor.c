@@ -572,6 +572,59 @@ supervisor_wait(struct supervisor *sup, struct poller *p)
     }
 }
 
+/* ----- dump pump sink (privd/dump-pump.h) ----------------------------------- */
+
+/* The dump pump's sink of each datapath: 'ctx' is its struct sup_dp, and
+ * the pump asks only about shards below sup->n_revalidators. */
+
+static int
+sup_pump_send_shard(void *d_, unsigned int shard, const Dpif__DumpShard *msg)
+{
+    struct sup_dp *d = d_;
+    struct sup_worker *w = &d->revalidators[shard];
+
+    if (w->state != SUP_UP) {
+        return ENOTCONN;
+    }
+    return sup_deliver(w, SUP_RING(DUMP), IPC_DUMP_SHARD, &msg->base);
+}
+
+static pid_t
+sup_pump_revalidator_pid(void *d_, unsigned int shard)
+{
+    const struct sup_dp *d = d_;
+    const struct sup_worker *w = &d->revalidators[shard];
+
+    return w->state == SUP_UP ? w->pid : 0;
+}
+
+static uint64_t
+sup_pump_revalidator_progress(void *d_, unsigned int shard)
+{
+    const struct sup_dp *d = d_;
+    const struct sup_worker *w = &d->revalidators[shard];
+    struct shm_ring *r = w->rings[SUP_RING(DUMP)];
+    uint64_t tail = 0;
+
+    if (w->state != SUP_UP) {
+        return 0;
+    }
+    if (r && shm_ring_consumed(r, &tail, NULL)) {
+        tail = 0;               /* Broken: the supervisor kills it. */
+    }
+    return tail + w->n_batches;
+}
+
+static void
+sup_pump_kill_revalidator(void *d_, unsigned int shard, const char *reason)
+{
+    struct sup_dp *d = d_;
+
+    if (d->revalidators[shard].state == SUP_UP) {
+        sup_worker_kill(&d->revalidators[shard], "%s", reason);
+    }
+}
+
 /* ----- creation and destruction ------------------------------------------------- */
 
 static void
@@ -691,7 +744,14 @@ supervisor_add_dp(struct supervisor *sup, struct privd_dp *pdp)
         sup_worker_init(sup, d, &d->revalidators[j], WORKER_ROLE_REVALIDATOR,
                         j);
     }
-    d->pump = dump_pump_create(sup, pdp, d->status, sup->n_revalidators,
+    struct dump_pump_sink sink = {
+        .send_shard = sup_pump_send_shard,
+        .revalidator_pid = sup_pump_revalidator_pid,
+        .revalidator_progress = sup_pump_revalidator_progress,
+        .kill_revalidator = sup_pump_kill_revalidator,
+        .ctx = d,
+    };
+    d->pump = dump_pump_create(&sink, pdp, d->status, sup->n_revalidators,
                                cfg->flow_limit, cfg->max_idle_ms);
     uint64_t dp_budget, worker_budget;
     flow_ledger_budgets(cfg->flow_limit, sup->n_handlers, &dp_budget,
@@ -919,65 +979,13 @@ supervisor_n_ready(const struct supervisor *sup)
 
 /* ----- dump pump hooks (privd/dump-pump.h) ----------------------------------- */
 
-int
-supervisor_send_dump(struct supervisor *sup, const struct privd_dp *pdp,
-                     unsigned int shard, const Dpif__DumpShard *msg)
-{
-    struct sup_dp *d = sup_find_dp(sup, pdp);
-    if (!d || shard >= sup->n_revalidators) {
-        return EINVAL;
-    }
-    struct sup_worker *w = &d->revalidators[shard];
-    if (w->state != SUP_UP) {
-        return ENOTCONN;
-    }
-    return sup_deliver(w, SUP_RING(DUMP), IPC_DUMP_SHARD, &msg->base);
-}
-
 pid_t
 supervisor_revalidator_pid(const struct supervisor *sup,
                            const struct privd_dp *pdp, unsigned int shard)
 {
-    const struct sup_dp *d = sup_find_dp(sup, pdp);
-    if (!d || shard >= sup->n_revalidators) {
-        return 0;
-    }
-    const struct sup_worker *w = &d->revalidators[shard];
-    return w->state == SUP_UP ? w->pid : 0;
-}
-
-uint64_t
-supervisor_revalidator_progress(const struct supervisor *sup,
-                                const struct privd_dp *pdp,
-                                unsigned int shard)
-{
-    const struct sup_dp *d = sup_find_dp(sup, pdp);
-    if (!d || shard >= sup->n_revalidators) {
-        return 0;
-    }
-    const struct sup_worker *w = &d->revalidators[shard];
-    struct shm_ring *r = w->rings[SUP_RING(DUMP)];
-    uint64_t tail = 0;
-
-    if (w->state != SUP_UP) {
-        return 0;
-    }
-    if (r && shm_ring_consumed(r, &tail, NULL)) {
-        tail = 0;               /* Broken: the supervisor kills it. */
-    }
-    return tail + w->n_batches;
-}
-
-void
-supervisor_kill_revalidator(struct supervisor *sup,
-                            const struct privd_dp *pdp, unsigned int shard,
-                            const char *reason)
-{
     struct sup_dp *d = sup_find_dp(sup, pdp);
-    if (d && shard < sup->n_revalidators
-        && d->revalidators[shard].state == SUP_UP) {
-        sup_worker_kill(&d->revalidators[shard], "%s", reason);
-    }
+    return d && shard < sup->n_revalidators
+           ? sup_pump_revalidator_pid(d, shard) : 0;
 }
 
 struct dump_pump *

@@ -292,30 +292,17 @@ void supervisor_set_megaflows(struct supervisor *, const struct privd_dp *dp,
 /* Number of workers fully up (handshake done), for tests and waits. */
 unsigned int supervisor_n_ready(const struct supervisor *);
 
-/* Hooks of the revalidation cycle (privd/dump-pump.h), one pump per
- * datapath, created, run and waited on by the supervisor, which hands it
- * the DumpAcks.
+/* The revalidation cycle (privd/dump-pump.h): one pump per datapath,
+ * created, run and waited on by the supervisor, which hands it the
+ * DumpAcks and is its sink (struct dump_pump_sink): it delivers the
+ * DumpShards into the revalidators' dump rings, tells their pids and
+ * progress, and kills the ones the pump gives up on.
  *
- * supervisor_send_dump() delivers 'msg' to revalidator 'shard' of datapath
- * 'dp' on its dump ring: 0, ENOBUFS if the ring is full now, ENOTCONN if
- * that revalidator is not up.  supervisor_revalidator_pid() is its process
- * while up, else 0 (a change means the shard lost its ukeys).
- * supervisor_get_dump_pump() is the pump of datapath 'dp' (NULL if none),
- * for the control commands.  supervisor_revalidator_progress() is a number
- * that grows whenever that revalidator takes a record from its dump ring
- * or submits an op batch (0 while it is not up): a pump that waits on a
- * shard and sees no growth for long kills it with
- * supervisor_kill_revalidator() ('reason' is logged and shown in
- * "procs"). */
+ * supervisor_revalidator_pid() is the process of revalidator 'shard' of
+ * datapath 'dp' while it is up, else 0 (a change means the shard lost its
+ * ukeys).  supervisor_get_dump_pump() is the pump of datapath 'dp' (NULL
+ * if none), for the control commands. */
 struct dump_pump;
-uint64_t supervisor_revalidator_progress(const struct supervisor *,
-                                         const struct privd_dp *dp,
-                                         unsigned int shard);
-void supervisor_kill_revalidator(struct supervisor *,
-                                 const struct privd_dp *dp,
-                                 unsigned int shard, const char *reason);
-int supervisor_send_dump(struct supervisor *, const struct privd_dp *dp,
-                         unsigned int shard, const Dpif__DumpShard *msg);
 pid_t supervisor_revalidator_pid(const struct supervisor *,
                                  const struct privd_dp *dp,
                                  unsigned int shard);
