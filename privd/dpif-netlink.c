@@ -1567,6 +1567,8 @@ dpif_netlink_set_dispatch_per_cpu(struct dpif *dpif_, bool per_cpu)
 
 const struct dpif_class dpif_system_class = {
     .type = "system",
+    .outlives_process = true,
+    .upcall_sockets = true,
     .enumerate = dpif_netlink_enumerate,
     .open = dpif_netlink_open,
     .close = dpif_netlink_close,

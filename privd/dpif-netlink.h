@@ -63,8 +63,6 @@
 #include "common/util.h"
 #include "privd/dpif.h"
 
-extern const struct dpif_class dpif_system_class;
-
 /* The generic netlink ids of the openvswitch families. */
 struct dpif_netlink_families {
     uint16_t datapath;          /* "ovs_datapath". */

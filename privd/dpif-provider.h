@@ -46,6 +46,21 @@ struct dpif_class {
     /* Type name, e.g. "netdev"; "TYPE@NAME" selects this provider. */
     const char *type;
 
+    /* Properties of the type, which callers ask through dpif.h
+     * (dpif_outlives_process(), dpif_has_upcall_sockets()) instead of
+     * comparing type names.  May be left out: false. */
+
+    /* The datapath outlives the process that opened it (the kernel's):
+     * close() leaves it and its flows in place.  False: it lives in privd
+     * and dies with it (privd deletes it when it closes it). */
+    bool outlives_process;
+
+    /* Upcalls arrive on netlink sockets, one per handler, that privd hands
+     * to the handlers (privd/dpif-netlink.h) and never reads.  False: they
+     * are queued in privd, which takes them with recv() and feeds them
+     * into the handlers' upcall rings. */
+    bool upcall_sockets;
+
     /* One-time initialization at registration.  May be NULL. */
     int (*init)(void);
 
@@ -168,5 +183,7 @@ struct dpif_class {
 /* The providers privd is built with. */
 extern const struct dpif_class dpif_netdev_class;  /* userspace, real ports */
 extern const struct dpif_class dpif_dummy_class;   /* userspace, dummy ports */
+extern const struct dpif_class dpif_system_class;  /* the kernel's
+                                                    * (dpif-netlink.c) */
 
 #endif /* dpif-provider.h */

@@ -10,7 +10,6 @@
 #include "common/log.h"
 #include "common/odp-format.h"
 #include "common/util.h"
-#include "privd/dpif-netlink.h"
 #include "privd/dpif-provider.h"
 
 LOG_MODULE(dpif);
@@ -214,6 +213,18 @@ const char *
 dpif_type(const struct dpif *dpif)
 {
     return dpif->class->type;
+}
+
+bool
+dpif_outlives_process(const struct dpif *dpif)
+{
+    return dpif->class->outlives_process;
+}
+
+bool
+dpif_has_upcall_sockets(const struct dpif *dpif)
+{
+    return dpif->class->upcall_sockets;
 }
 
 int

@@ -258,6 +258,15 @@ int dpif_delete(struct dpif *);
 const char *dpif_name(const struct dpif *);
 const char *dpif_type(const struct dpif *);
 
+/* Properties of the datapath's type (struct dpif_class, dpif-provider.h).
+ * dpif_outlives_process(): the datapath and its flows survive privd (the
+ * kernel's); otherwise it lives in privd, which deletes it on close.
+ * dpif_has_upcall_sockets(): its upcalls arrive on per-handler netlink
+ * sockets that privd passes to the handlers; otherwise privd takes them
+ * with dpif_recv() and feeds them into the handlers' rings. */
+bool dpif_outlives_process(const struct dpif *);
+bool dpif_has_upcall_sockets(const struct dpif *);
+
 /* Calls 'cb' for the name of every datapath of 'type' that exists. */
 int dpif_enumerate(const char *type,
                    void (*cb)(const char *name, void *aux), void *aux);

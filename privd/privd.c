@@ -70,12 +70,6 @@ privd_open_dp(struct privd *privd, const char *name, const char *type,
     return 0;
 }
 
-static bool
-privd_dp_is_userspace(const struct privd_dp *dp)
-{
-    return strcmp(dpif_type(dp->dpif), "system") != 0;
-}
-
 int
 privd_close_dp(struct privd *privd, struct privd_dp *dp, bool destroy,
                struct errbuf *eb)
@@ -92,7 +86,7 @@ privd_close_dp(struct privd *privd, struct privd_dp *dp, bool destroy,
     if (privd->control) {
         control_server_forget_dp(privd->control, dp->dpif);
     }
-    if (destroy || privd_dp_is_userspace(dp)) {
+    if (destroy || !dpif_outlives_process(dp->dpif)) {
         error = dpif_delete(dp->dpif);
         if (error) {
             errbuf_set(eb, error, "deleting datapath %s: %s",

@@ -138,7 +138,8 @@ struct sup_dp {
     struct privd_dp *pdp;       /* The datapath (borrowed). */
     unsigned int slot;          /* Its block of worker ids: slot *
                                  * CONFIG_MAX_WORKERS + index in the role. */
-    bool userspace;             /* netdev/dummy: upcalls travel in rings. */
+    bool userspace;             /* !dpif_has_upcall_sockets(): privd
+                                 * feeds upcalls into the rings. */
     struct status_page *status; /* Owned. */
     struct dump_pump *pump;     /* Revalidation cycle, owned. */
     struct sup_worker *handlers;     /* n_handlers of them. */

@@ -732,7 +732,7 @@ supervisor_add_dp(struct supervisor *sup, struct privd_dp *pdp)
     struct sup_dp *d = xzalloc(sizeof *d);
     d->pdp = pdp;
     d->slot = slot;
-    d->userspace = strcmp(dpif_type(pdp->dpif), "system") != 0;
+    d->userspace = !dpif_has_upcall_sockets(pdp->dpif);
     d->status = status;
     d->mac_table_fd = -1;
     d->handlers = xcalloc(sup->n_handlers, sizeof *d->handlers);

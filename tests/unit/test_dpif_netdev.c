@@ -182,6 +182,25 @@ capture_count(struct dpif *dpif, uint32_t port_no, bool clear)
     return c.n;
 }
 
+/* --- type properties --- */
+
+/* Userspace datapaths die with privd and have privd feed their upcalls;
+ * the kernel's ("system") outlives it and hands out upcall sockets. */
+static void
+test_class_properties(void **state)
+{
+    struct fixture *fx = *state;
+    const struct dpif_class *system = dpif_class_lookup("system");
+
+    assert_false(dpif_outlives_process(fx->dpif));
+    assert_false(dpif_has_upcall_sockets(fx->dpif));
+    assert_false(dpif_class_lookup("netdev")->outlives_process);
+    assert_false(dpif_class_lookup("netdev")->upcall_sockets);
+    assert_ptr_equal(system, &dpif_system_class);
+    assert_true(system->outlives_process);
+    assert_true(system->upcall_sockets);
+}
+
 /* --- flow table semantics --- */
 
 static void
@@ -1047,6 +1066,8 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_class_properties, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_put_create_modify_semantics,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_put_rejects_bad_input,
