@@ -30,7 +30,10 @@
  * Ownership: struct privd owns everything it points to; main.c tears it
  * down in reverse order of creation.  Each "struct privd_dp" is allocated
  * once and keeps its address until privd_close_dp() frees it: the
- * supervisor and the control server hold on to it.
+ * supervisor and the control server hold on to it.  It points to its
+ * parts in the other modules that have one per datapath ('sup', the
+ * supervisor's), so that they find it without a search; privd_open_dp()
+ * creates them in order and privd_close_dp() destroys them in reverse.
  */
 #ifndef PRIVD_PRIVD_H
 #define PRIVD_PRIVD_H 1
@@ -45,6 +48,7 @@ struct dpif;
 struct control_server;
 struct errbuf;
 struct spawner;
+struct sup_dp;
 struct supervisor;
 struct policy_feed;
 
@@ -53,6 +57,13 @@ struct privd_dp {
     struct dpif *dpif;          /* Owned. */
     char *rules_file;           /* Configured rules file, or NULL. */
     uint64_t policy_generation; /* Bumped at every rules change. */
+    struct sup_dp *sup;         /* Its workers, status page, dump pump and
+                                 * flow ledger (supervisor-internal.h):
+                                 * made by supervisor_add_dp() (from
+                                 * privd_open_dp() or supervisor_create()),
+                                 * freed by supervisor_remove_dp() (from
+                                 * privd_close_dp()) or supervisor_destroy(),
+                                 * which own it; NULL without workers. */
 };
 
 struct privd {

@@ -135,7 +135,9 @@ struct sup_worker {
 /* One datapath's workers and status page.  Allocated once (workers point
  * to it) and freed by supervisor_remove_dp(). */
 struct sup_dp {
-    struct privd_dp *pdp;       /* The datapath (borrowed). */
+    struct supervisor *sup;     /* Owner. */
+    struct privd_dp *pdp;       /* The datapath (borrowed); pdp->sup points
+                                 * back here. */
     unsigned int slot;          /* Its block of worker ids: slot *
                                  * CONFIG_MAX_WORKERS + index in the role. */
     bool userspace;             /* !dpif_has_upcall_sockets(): privd
@@ -208,7 +210,7 @@ sup_role_name(const struct sup_worker *w)
 
 /* ----- supervisor.c ----------------------------------------------------- */
 
-/* The supervisor's record of datapath 'pdp', or NULL. */
+/* The supervisor's record of datapath 'pdp' (pdp->sup), or NULL. */
 struct sup_dp *sup_find_dp(const struct supervisor *, const struct privd_dp *);
 
 /* Closes 'w''s socket and rings (its process, if any, keeps running). */

@@ -63,16 +63,11 @@ static_assert(SUPERVISOR_MAX_WORKER_ID <= DPIF_WORKER_MAX_ID,
 static_assert(CONFIG_MAX_WORKERS <= IPC_MAX_WORKERS,
               "more workers per role than a HelloReply may announce");
 
-/* The supervisor's record of datapath 'pdp', or NULL. */
+/* The supervisor's record of datapath 'pdp' (pdp->sup), or NULL. */
 struct sup_dp *
 sup_find_dp(const struct supervisor *sup, const struct privd_dp *pdp)
 {
-    for (size_t i = 0; i < sup->n_dps; i++) {
-        if (sup->dps[i]->pdp == pdp) {
-            return sup->dps[i];
-        }
-    }
-    return NULL;
+    return pdp->sup && pdp->sup->sup == sup ? pdp->sup : NULL;
 }
 
 /* ----- process life cycle --------------------------------------------------- */
@@ -730,6 +725,7 @@ supervisor_add_dp(struct supervisor *sup, struct privd_dp *pdp)
     }
 
     struct sup_dp *d = xzalloc(sizeof *d);
+    d->sup = sup;
     d->pdp = pdp;
     d->slot = slot;
     d->userspace = !dpif_has_upcall_sockets(pdp->dpif);
@@ -760,6 +756,7 @@ supervisor_add_dp(struct supervisor *sup, struct privd_dp *pdp)
                                    sup->n_handlers);
     sup->dps = xrealloc(sup->dps, (sup->n_dps + 1) * sizeof *sup->dps);
     sup->dps[sup->n_dps++] = d;
+    pdp->sup = d;
     sup->next_slot = (slot + 1) % CONFIG_MAX_DATAPATHS;
 
     LOG_INFO("%s: starting %u handlers and %u revalidators (worker ids "
@@ -792,6 +789,7 @@ sup_dp_destroy(struct supervisor *sup, struct sup_dp *d, const char *reason)
     if (d->policy) {
         dpif__policy_update__free_unpacked(d->policy, NULL);
     }
+    d->pdp->sup = NULL;
     free(d);
 }
 
