@@ -6,6 +6,7 @@
 #include <grp.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@
 #include "common/timeval.h"
 #include "common/ufid.h"
 #include "common/worker.h"
+#include "privd/ctl-command.h"
 #include "privd/dpif.h"
 #include "privd/dump-pump.h"
 #include "privd/flow-limit.h"
@@ -173,106 +175,9 @@ struct control_server {
                                  * metrics textfile. */
 };
 
-/* Everything one request's handler works with. */
-struct control_ctx {
-    struct control_server *cs;  /* The server. */
-    struct privd *privd;        /* privd. */
-    struct control_conn *conn;  /* The connection asking. */
-    const struct control_peer *peer;    /* Its credentials. */
-    size_t budget;              /* Bytes the reply's pages may take. */
-    const char *subject;        /* Datapath the request is about (for the
-                                 * change log), or NULL. */
-    uint32_t seq;               /* Sequence number of the request. */
-    bool parked;                /* The handler parked the request: no
-                                 * reply now (struct control_park). */
-    struct errbuf eb;           /* Reason of a failure. */
-    void **allocs;              /* Everything the reply points to, freed
-                                 * after it is sent. */
-    size_t n_allocs;            /* Entries in 'allocs'. */
-    size_t allocated;           /* Room in 'allocs'. */
-};
-
-/* ----- reply memory ------------------------------------------------------ */
-
-static void *
-ctx_keep(struct control_ctx *ctx, void *p)
-{
-    if (ctx->n_allocs >= ctx->allocated) {
-        ctx->allocated = ctx->allocated ? 2 * ctx->allocated : 32;
-        ctx->allocs = xrealloc(ctx->allocs,
-                               ctx->allocated * sizeof *ctx->allocs);
-    }
-    ctx->allocs[ctx->n_allocs++] = p;
-    return p;
-}
-
-static void *
-ctx_alloc(struct control_ctx *ctx, size_t size)
-{
-    return ctx_keep(ctx, xzalloc(size ? size : 1));
-}
-
-static char *
-ctx_strdup(struct control_ctx *ctx, const char *s)
-{
-    return ctx_keep(ctx, xstrdup(s));
-}
-
-/* A heap copy of 'n' bytes: aligned for any type, so that netlink streams
- * that arrived at an arbitrary offset can be parsed in place. */
-static void *
-ctx_memdup(struct control_ctx *ctx, const void *p, size_t n)
-{
-    void *copy = ctx_alloc(ctx, n);
-    if (n) {
-        memcpy(copy, p, n);
-    }
-    return copy;
-}
-
-static ProtobufCBinaryData
-ctx_bytes(struct control_ctx *ctx, const void *p, size_t n)
-{
-    return (ProtobufCBinaryData) { n, ctx_memdup(ctx, p, n) };
-}
-
-static void
-ctx_free(struct control_ctx *ctx)
-{
-    for (size_t i = 0; i < ctx->n_allocs; i++) {
-        free(ctx->allocs[i]);
-    }
-    free(ctx->allocs);
-    ctx->allocs = NULL;
-    ctx->n_allocs = ctx->allocated = 0;
-}
-
-/* Allocates message VAR in CTX's memory and initializes it with INIT. */
-#define CTX_NEW(CTX, VAR, INIT) \
-    ((VAR) = ctx_alloc(CTX, sizeof *(VAR)), INIT(VAR))
-
-/* Appends 'item' to a repeated field ('*itemsp', '*np'), growing by
- * doubling in CTX's memory. */
-static void
-ctx_append(struct control_ctx *ctx, void ***itemsp, size_t *np, void *item)
-{
-    size_t n = *np;
-    if (!(n & (n - 1))) {       /* 0, 1, 2, 4...: grow to the next power. */
-        void **items = ctx_alloc(ctx, (n ? 2 * n : 1) * sizeof *items);
-        if (n) {
-            memcpy(items, *itemsp, n * sizeof *items);
-        }
-        *itemsp = items;
-    }
-    (*itemsp)[n] = item;
-    *np = n + 1;
-}
-#define CTX_APPEND(CTX, ITEMS, N, ITEM) \
-    ctx_append(CTX, (void ***) (void *) &(ITEMS), &(N), ITEM)
-
 /* ----- field checks ------------------------------------------------------ */
 
-static int
+int
 ctl_check_name(struct control_ctx *ctx, const char *what, const char *s)
 {
     size_t len = s ? strlen(s) : 0;
@@ -284,8 +189,20 @@ ctl_check_name(struct control_ctx *ctx, const char *what, const char *s)
     return 0;
 }
 
+int
+ctl_invalid(struct control_ctx *ctx, const char *fmt, ...)
+{
+    va_list args;
+
+    COUNTER_INC(control_request_invalid);
+    va_start(args, fmt);
+    vsnprintf(ctx->eb.msg, sizeof ctx->eb.msg, fmt, args);
+    va_end(args);
+    return EINVAL;
+}
+
 /* Finds datapath 'name' for a request. */
-static int
+int
 ctl_find_dp(struct control_ctx *ctx, const char *name, struct privd_dp **dpp)
 {
     int error = ctl_check_name(ctx, "dp", name);
@@ -491,276 +408,6 @@ static size_t
 ctl_flow_size(const struct dpif_flow *f)
 {
     return f->key_len + f->mask_len + f->actions_len + sizeof f->ufid + 96;
-}
-
-/* ----- show, dump-dps, add-dp, del-dp, add-if, del-if ------------------- */
-
-struct ctl_port_list {
-    struct control_ctx *ctx;    /* Reply memory. */
-    const struct dpif *dpif;    /* Datapath listed. */
-    Dpif__DatapathInfo *info;   /* Where ports go. */
-};
-
-static void
-ctl_show_port_cb(const struct dpif_port *port, void *aux)
-{
-    struct ctl_port_list *l = aux;
-    struct control_ctx *ctx = l->ctx;
-    struct dpif_port_stats s;
-    Dpif__PortInfo *pi;
-
-    if (l->info->n_ports >= IPC_MAX_PORTS) {
-        return;
-    }
-    CTX_NEW(ctx, pi, dpif__port_info__init);
-    pi->port_no = port->port_no;
-    pi->name = ctx_strdup(ctx, port->name);
-    pi->type = ctx_strdup(ctx, port->type);
-    if (!dpif_port_get_stats(l->dpif, port->port_no, &s)) {
-        Dpif__PortStats *ps;
-        CTX_NEW(ctx, ps, dpif__port_stats__init);
-        ps->has_rx_packets = ps->has_rx_bytes = ps->has_rx_dropped = true;
-        ps->has_tx_packets = ps->has_tx_bytes = ps->has_tx_dropped = true;
-        ps->rx_packets = s.rx_packets;
-        ps->rx_bytes = s.rx_bytes;
-        ps->rx_dropped = s.rx_dropped;
-        ps->tx_packets = s.tx_packets;
-        ps->tx_bytes = s.tx_bytes;
-        ps->tx_dropped = s.tx_dropped;
-        pi->stats = ps;
-    }
-    CTX_APPEND(ctx, l->info->ports, l->info->n_ports, pi);
-}
-
-static Dpif__DatapathInfo *
-ctl_dp_info(struct control_ctx *ctx, const struct privd_dp *dp)
-{
-    Dpif__DatapathInfo *info;
-    struct dpif_dp_stats s;
-
-    CTX_NEW(ctx, info, dpif__datapath_info__init);
-    info->name = ctx_strdup(ctx, dpif_name(dp->dpif));
-    info->type = ctx_strdup(ctx, dpif_type(dp->dpif));
-    if (!dpif_get_dp_stats(dp->dpif, &s)) {
-        info->has_n_hit = info->has_n_missed = info->has_n_lost = true;
-        info->has_n_flows = info->has_n_masks = true;
-        info->n_hit = s.n_hit;
-        info->n_missed = s.n_missed;
-        info->n_lost = s.n_lost;
-        info->n_flows = s.n_flows;
-        info->n_masks = s.n_masks;
-    }
-    struct ctl_port_list l = { ctx, dp->dpif, info };
-    dpif_port_dump(dp->dpif, ctl_show_port_cb, &l);
-    return info;
-}
-
-static int
-ctl_show(struct control_ctx *ctx, const Dpif__Request *rq, Dpif__Reply *rp)
-{
-    const Dpif__ShowRequest *r = rq->show;
-    Dpif__ShowReply *out;
-
-    CTX_NEW(ctx, out, dpif__show_reply__init);
-    if (r->dp) {
-        struct privd_dp *dp;
-        int error = ctl_find_dp(ctx, r->dp, &dp);
-        if (error) {
-            return error;
-        }
-        CTX_APPEND(ctx, out->dps, out->n_dps, ctl_dp_info(ctx, dp));
-    } else {
-        for (size_t i = 0; i < ctx->privd->n_dps; i++) {
-            CTX_APPEND(ctx, out->dps, out->n_dps,
-                       ctl_dp_info(ctx, ctx->privd->dps[i]));
-        }
-    }
-    rp->result_case = DPIF__REPLY__RESULT_SHOW;
-    rp->show = out;
-    return 0;
-}
-
-static int
-ctl_dump_dps(struct control_ctx *ctx, const Dpif__Request *rq,
-             Dpif__Reply *rp)
-{
-    Dpif__DumpDpsReply *out;
-
-    CTX_NEW(ctx, out, dpif__dump_dps_reply__init);
-    for (size_t i = 0; i < ctx->privd->n_dps; i++) {
-        const struct dpif *dpif = ctx->privd->dps[i]->dpif;
-        Dpif__DpName *n;
-        CTX_NEW(ctx, n, dpif__dp_name__init);
-        n->name = ctx_strdup(ctx, dpif_name(dpif));
-        n->type = ctx_strdup(ctx, dpif_type(dpif));
-        CTX_APPEND(ctx, out->dps, out->n_dps, n);
-    }
-    rp->result_case = DPIF__REPLY__RESULT_DUMP_DPS;
-    rp->dump_dps = out;
-    return 0;
-}
-
-/* True if 's' is a valid datapath or port name: what config.c and dpif.c
- * accept, checked here first for a clearer reason. */
-static bool
-ctl_name_is_valid(const char *s)
-{
-    size_t len = strlen(s);
-    if (!len || len > DPIF_NAME_MAX) {
-        return false;
-    }
-    for (; *s; s++) {
-        if (!(*s >= 'a' && *s <= 'z') && !(*s >= 'A' && *s <= 'Z')
-            && !(*s >= '0' && *s <= '9') && !strchr("-_.", *s)) {
-            return false;
-        }
-    }
-    return true;
-}
-
-static int
-ctl_add_dp(struct control_ctx *ctx, const Dpif__Request *rq, Dpif__Reply *rp)
-{
-    const Dpif__AddDpRequest *r = rq->add_dp;
-    int error = ctl_check_name(ctx, "name", r->name);
-    if (!error) {
-        error = ctl_check_name(ctx, "type", r->type);
-    }
-    if (error) {
-        return error;
-    }
-    ctx->subject = r->name;
-    if (!ctl_name_is_valid(r->name)) {
-        COUNTER_INC(control_request_invalid);
-        return errbuf_set(&ctx->eb, EINVAL, "name must be 1 to %d letters, "
-                          "digits, '-', '_' or '.'", DPIF_NAME_MAX);
-    }
-    if (strcmp(r->type, "netdev") && strcmp(r->type, "dummy")
-        && strcmp(r->type, "system")) {
-        COUNTER_INC(control_request_invalid);
-        return errbuf_set(&ctx->eb, EINVAL, "unknown datapath type \"%s\" "
-                          "(expected netdev, dummy or system)", r->type);
-    }
-    error = privd_open_dp(ctx->privd, r->name, r->type, NULL, &ctx->eb);
-    if (error) {
-        return error;
-    }
-    Dpif__AddDpReply *out;
-    CTX_NEW(ctx, out, dpif__add_dp_reply__init);
-    rp->result_case = DPIF__REPLY__RESULT_ADD_DP;
-    rp->add_dp = out;
-    return 0;
-}
-
-static int
-ctl_del_dp(struct control_ctx *ctx, const Dpif__Request *rq, Dpif__Reply *rp)
-{
-    struct privd_dp *dp;
-    int error = ctl_find_dp(ctx, rq->del_dp->name, &dp);
-    if (!error) {
-        error = privd_close_dp(ctx->privd, dp, true, &ctx->eb);
-    }
-    if (error) {
-        return error;
-    }
-    Dpif__DelDpReply *out;
-    CTX_NEW(ctx, out, dpif__del_dp_reply__init);
-    rp->result_case = DPIF__REPLY__RESULT_DEL_DP;
-    rp->del_dp = out;
-    return 0;
-}
-
-static int
-ctl_add_if(struct control_ctx *ctx, const Dpif__Request *rq, Dpif__Reply *rp)
-{
-    const Dpif__AddIfRequest *r = rq->add_if;
-    struct privd_dp *dp;
-    int error = ctl_find_dp(ctx, r->dp, &dp);
-    if (!error) {
-        error = ctl_check_name(ctx, "name", r->name);
-    }
-    if (!error && r->type) {
-        error = ctl_check_name(ctx, "type", r->type);
-    }
-    if (error) {
-        return error;
-    }
-    if (!ctl_name_is_valid(r->name)) {
-        COUNTER_INC(control_request_invalid);
-        return errbuf_set(&ctx->eb, EINVAL, "port name must be 1 to %d "
-                          "letters, digits, '-', '_' or '.'", DPIF_NAME_MAX);
-    }
-    if (r->n_options) {
-        COUNTER_INC(control_request_invalid);
-        return errbuf_set(&ctx->eb, EINVAL, "port options: no port type of "
-                          "this datapath takes options");
-    }
-    const char *type = (r->type ? r->type
-                        : !strcmp(dpif_type(dp->dpif), "dummy") ? "dummy"
-                        : "system");
-    uint32_t port_no = r->has_port_no ? r->port_no : UINT32_MAX;
-    error = dpif_port_add(dp->dpif, r->name, type, &port_no);
-    if (error) {
-        return errbuf_set(&ctx->eb, error, "adding port %s (type %s): %s",
-                          r->name, type, strerror(error));
-    }
-    if (ctx->privd->policy_feed) {
-        policy_feed_refresh_ports(ctx->privd->policy_feed);
-    }
-    Dpif__AddIfReply *out;
-    CTX_NEW(ctx, out, dpif__add_if_reply__init);
-    out->port_no = port_no;
-    rp->result_case = DPIF__REPLY__RESULT_ADD_IF;
-    rp->add_if = out;
-    return 0;
-}
-
-static int
-ctl_del_if(struct control_ctx *ctx, const Dpif__Request *rq, Dpif__Reply *rp)
-{
-    const Dpif__DelIfRequest *r = rq->del_if;
-    struct privd_dp *dp;
-    uint32_t port_no;
-    int error = ctl_find_dp(ctx, r->dp, &dp);
-    if (error) {
-        return error;
-    }
-    if (r->port_case == DPIF__DEL_IF_REQUEST__PORT_NAME) {
-        struct dpif_port port;
-        error = ctl_check_name(ctx, "name", r->name);
-        if (error) {
-            return error;
-        }
-        if (dpif_port_query_by_name(dp->dpif, r->name, &port)) {
-            return errbuf_set(&ctx->eb, ENOENT, "no port %s in %s", r->name,
-                              dpif_name(dp->dpif));
-        }
-        port_no = port.port_no;
-        dpif_port_destroy(&port);
-    } else if (r->port_case == DPIF__DEL_IF_REQUEST__PORT_PORT_NO) {
-        port_no = r->port_no;
-    } else {
-        COUNTER_INC(control_request_invalid);
-        return errbuf_set(&ctx->eb, EINVAL, "give a port name or number");
-    }
-    if (!port_no) {
-        COUNTER_INC(control_request_invalid);
-        return errbuf_set(&ctx->eb, EINVAL, "port 0 is the datapath's local "
-                          "port and cannot be deleted");
-    }
-    error = dpif_port_del(dp->dpif, port_no);
-    if (error) {
-        return errbuf_set(&ctx->eb, error, "deleting port %u: %s", port_no,
-                          strerror(error));
-    }
-    if (ctx->privd->policy_feed) {
-        policy_feed_refresh_ports(ctx->privd->policy_feed);
-    }
-    Dpif__DelIfReply *out;
-    CTX_NEW(ctx, out, dpif__del_if_reply__init);
-    rp->result_case = DPIF__REPLY__RESULT_DEL_IF;
-    rp->del_if = out;
-    return 0;
 }
 
 /* ----- flows ---------------------------------------------------------------- */
@@ -2813,12 +2460,6 @@ ctl_metrics_revalidation(const struct privd *privd, struct ds *s)
 static const struct control_command control_commands[] = {
 #define CMD(CASE, NAME, ACCESS, HANDLER) \
     { DPIF__REQUEST__COMMAND_##CASE, NAME, CONTROL_##ACCESS, HANDLER, NULL }
-    CMD(SHOW, "show", READ, ctl_show),
-    CMD(DUMP_DPS, "dump-dps", READ, ctl_dump_dps),
-    CMD(ADD_DP, "add-dp", WRITE, ctl_add_dp),
-    CMD(DEL_DP, "del-dp", WRITE, ctl_del_dp),
-    CMD(ADD_IF, "add-if", WRITE, ctl_add_if),
-    CMD(DEL_IF, "del-if", WRITE, ctl_del_if),
     CMD(DUMP_FLOWS, "dump-flows", READ, ctl_dump_flows),
     CMD(ADD_FLOW, "add-flow", WRITE, ctl_add_flow),
     CMD(MOD_FLOW, "mod-flow", WRITE, ctl_mod_flow),
@@ -2850,12 +2491,24 @@ static const struct control_command control_commands[] = {
 #undef CMD
 };
 
+static const struct ctl_command_group control_group = {
+    control_commands, ARRAY_SIZE(control_commands),
+};
+
+/* Every group's table: control_command_find() looks in their union. */
+static const struct ctl_command_group *const control_groups[] = {
+    &ctl_dp_group, &control_group,
+};
+
 const struct control_command *
 control_command_find(Dpif__Request__CommandCase request)
 {
-    for (size_t i = 0; i < ARRAY_SIZE(control_commands); i++) {
-        if (control_commands[i].request == request) {
-            return &control_commands[i];
+    for (size_t g = 0; g < ARRAY_SIZE(control_groups); g++) {
+        const struct ctl_command_group *group = control_groups[g];
+        for (size_t i = 0; i < group->n_commands; i++) {
+            if (group->commands[i].request == request) {
+                return &group->commands[i];
+            }
         }
     }
     return NULL;

@@ -46,7 +46,9 @@
  *      common/ipc.h (size caps, known type, strict decoding).  A protocol
  *      violation closes the connection (control_request_malformed).
  *   3. The command table: one entry per Request oneof member with the
- *      command's name, whether it reads or changes, and its handler.  Every
+ *      command's name, whether it reads or changes, and its handler; each
+ *      command group (ctl-*.c, privd/ctl-command.h) has its own table and
+ *      control_command_find() looks in their union.  Every
  *      command has one today; an entry may instead give the reason a
  *      command is not available, answered with EOPNOTSUPP
  *      (control_request_unavailable).
