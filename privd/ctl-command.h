@@ -61,6 +61,7 @@ struct ctl_command_group {
 
 /* The groups, concatenated by control_command_find(). */
 extern const struct ctl_command_group ctl_dp_group;    /* ctl-dp.c */
+extern const struct ctl_command_group ctl_policy_group;  /* ctl-policy.c */
 
 /* ----- reply memory (ctl-reply.c) ----------------------------------------- */
 
@@ -97,6 +98,9 @@ int ctl_check_name(struct control_ctx *, const char *what, const char *s);
  * ENOENT if there is none. */
 int ctl_find_dp(struct control_ctx *, const char *name,
                 struct privd_dp **dpp);
+/* odp_actions_validate()'s port callback: true if 'port' is a port of
+ * datapath 'dp_' (a struct privd_dp *). */
+bool ctl_port_ok(uint32_t port, void *dp_);
 /* Counts an invalid request (control_request_invalid), formats the reason
  * into the context and returns EINVAL. */
 int ctl_invalid(struct control_ctx *, const char *fmt, ...)
