@@ -107,15 +107,11 @@
  * control_fdb_entry_invalid).
  *
  *
- * Metrics textfile
- * ================
+ * Metrics
+ * =======
  *
- * With cfg.metrics_textfile set, control_server_run() writes the text of
- * "dpifctl metrics" to that file every cfg.metrics_interval_s seconds
- * (safe_fs_write_atomic(): a temporary file of a random name created with
- * O_EXCL | O_NOFOLLOW, then renamed; counters
- * control_metrics_textfile_written and control_metrics_textfile_failed),
- * for node_exporter's textfile collector.
+ * "metrics" answers with privd/metrics.h's text; the metrics textfile is
+ * written by that module from privd's main loop, not by this server.
  *
  *
  * Ownership and lifetime

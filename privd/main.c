@@ -67,6 +67,7 @@
 #include "privd/control-server.h"
 #include "privd/dpif.h"
 #include "privd/dump-pump.h"
+#include "privd/metrics.h"
 #include "privd/privd.h"
 #include "privd/privdrop.h"
 #include "privd/safe-fs.h"
@@ -930,6 +931,7 @@ main(int argc, char *argv[])
     LOG_INFO("dpifd %s ready: %zu datapaths, control socket %s",
              DPIFD_VERSION, privd.n_dps, privd.cfg.control_socket);
 
+    struct metrics_textfile textfile = { 0 };
     struct poller p;
     while (!privd.exiting) {
         privd_signals_run(&privd, signal_fd);
@@ -941,6 +943,7 @@ main(int argc, char *argv[])
         for (size_t i = 0; i < privd.n_dps; i++) {
             dpif_run(privd.dps[i]->dpif);
         }
+        metrics_textfile_run(&textfile, &privd);
         control_server_run(privd.control);
         if (privd.supervisor) {
             supervisor_run(privd.supervisor);
@@ -955,6 +958,7 @@ main(int argc, char *argv[])
         for (size_t i = 0; i < privd.n_dps; i++) {
             dpif_wait(privd.dps[i]->dpif, &p);
         }
+        metrics_textfile_wait(&textfile, &privd, &p);
         control_server_wait(privd.control, &p);
         if (privd.supervisor) {
             supervisor_wait(privd.supervisor, &p);
