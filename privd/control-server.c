@@ -59,7 +59,6 @@ COUNTER_DEFINE(control_denied_read);
 COUNTER_DEFINE(control_denied_write);
 COUNTER_DEFINE(control_reply_too_big);
 COUNTER_DEFINE(control_reply_send_failed);
-COUNTER_DEFINE(control_capture_backlog_dropped);
 COUNTER_DEFINE(control_parked);
 COUNTER_DEFINE(control_parked_answered);
 COUNTER_DEFINE(control_parked_cancelled);
@@ -147,16 +146,6 @@ struct control_conn {
                                  * CONTROL_IDLE_PAGING_MSEC applies. */
 };
 
-/* A captured frame that privd holds after a clearing read that did not fit
- * in its reply. */
-struct control_frame {
-    const struct dpif *dpif;    /* Datapath it was sent on (borrowed). */
-    uint32_t port_no;           /* Port it was sent on. */
-    long long time_msec;        /* When. */
-    size_t len;                 /* Bytes in 'data'. */
-    uint8_t *data;              /* The frame, owned. */
-};
-
 struct control_server {
     struct privd *privd;        /* Served process (borrowed). */
     char *path;                 /* Socket file, owned. */
@@ -166,8 +155,7 @@ struct control_server {
     long long groups_msec;      /* When they were looked up (time_msec()). */
     struct stat group_db;       /* /etc/group then (zeroes if absent). */
     struct control_conn conns[CONTROL_MAX_CLIENTS]; /* Connection slots. */
-    struct control_frame *backlog;  /* Held captured frames, oldest first. */
-    size_t n_backlog;           /* Entries in 'backlog'. */
+    struct ctl_backlog backlog; /* Captured frames held for readers. */
 };
 
 /* ----- field checks ------------------------------------------------------ */
@@ -874,523 +862,6 @@ ctl_del_flows(struct control_ctx *ctx, const Dpif__Request *rq,
     return 0;
 }
 
-/* ----- procs, counters, memory/show, log/set, metrics -------------------- */
-
-/* One ProcInfo from what the supervisor (or privd itself) knows. */
-static Dpif__ProcInfo *
-ctl_proc(struct control_ctx *ctx, const struct proc_info *info)
-{
-    Dpif__ProcInfo *p;
-    CTX_NEW(ctx, p, dpif__proc_info__init);
-    p->role = ctx_strdup(ctx, info->role);
-    p->id = info->id;
-    p->dp = info->dp ? ctx_strdup(ctx, info->dp) : NULL;
-    p->pid = (uint32_t) info->pid;
-    p->state = ctx_strdup(ctx, info->state);
-    p->has_restarts = true;
-    p->restarts = info->restarts;
-    if (info->pid) {
-        p->has_uptime_msec = true;
-        p->uptime_msec = (uint64_t) (time_msec() - info->start_msec);
-        if (info->uid != (uid_t) -1) {
-            p->has_uid = true;
-            p->uid = (uint32_t) info->uid;
-            p->has_cap_eff = true;
-            p->cap_eff = info->cap_eff;
-        }
-    }
-    if (info->last_exit_reason && *info->last_exit_reason) {
-        p->last_exit = ctx_strdup(ctx, info->last_exit_reason);
-    }
-    return p;
-}
-
-struct ctl_proc_list {
-    struct control_ctx *ctx;    /* Reply memory. */
-    Dpif__ProcsReply *out;      /* Where processes go. */
-};
-
-static void
-ctl_proc_cb(const struct proc_info *info, void *aux)
-{
-    struct ctl_proc_list *l = aux;
-    CTX_APPEND(l->ctx, l->out->procs, l->out->n_procs,
-               ctl_proc(l->ctx, info));
-}
-
-static int
-ctl_procs(struct control_ctx *ctx, const Dpif__Request *rq, Dpif__Reply *rp)
-{
-    Dpif__ProcsReply *out;
-    struct proc_info self = {
-        .role = "privd",
-        .pid = getpid(),
-        .state = "running",
-        .start_msec = ctx->privd->start_msec,
-        .last_exit_reason = "",
-    };
-    struct ctl_proc_list list;
-
-    CTX_NEW(ctx, out, dpif__procs_reply__init);
-    list = (struct ctl_proc_list) { ctx, out };
-    proc_read_status(self.pid, &self.uid, &self.cap_eff);
-    ctl_proc_cb(&self, &list);
-    if (ctx->privd->supervisor) {
-        /* The spawner and every worker. */
-        supervisor_for_each_proc(ctx->privd->supervisor, ctl_proc_cb, &list);
-    }
-    rp->result_case = DPIF__REPLY__RESULT_PROCS;
-    rp->procs = out;
-    return 0;
-}
-
-static Dpif__ProcValue *
-ctl_value(struct control_ctx *ctx, const char *name, uint64_t value,
-          const char *process)
-{
-    Dpif__ProcValue *v;
-    CTX_NEW(ctx, v, dpif__proc_value__init);
-    v->name = ctx_strdup(ctx, name);
-    v->value = value;
-    v->process = process ? ctx_strdup(ctx, process) : NULL;
-    return v;
-}
-
-struct ctl_counter_list {
-    struct control_ctx *ctx;    /* Reply memory. */
-    Dpif__CountersReply *out;   /* Where counters go. */
-    const char *process;        /* Process name, NULL for sums. */
-};
-
-static void
-ctl_counter_cb(const char *name, uint64_t value, void *aux)
-{
-    struct ctl_counter_list *l = aux;
-    CTX_APPEND(l->ctx, l->out->counters, l->out->n_counters,
-               ctl_value(l->ctx, name, value, l->process));
-}
-
-/* Lists one worker's counter under that worker's name. */
-static void
-ctl_worker_counter_cb(const char *process, const char *name, uint64_t value,
-                      void *aux)
-{
-    struct ctl_counter_list *l = aux;
-    CTX_APPEND(l->ctx, l->out->counters, l->out->n_counters,
-               ctl_value(l->ctx, name, value, process));
-}
-
-/* Adds counters up by name across processes. */
-struct ctl_counter_sum {
-    char **names;               /* Counter names (borrowed from 'ctx'). */
-    uint64_t *values;           /* Their sums. */
-    size_t n, allocated;
-    struct control_ctx *ctx;    /* Reply memory. */
-};
-
-static void
-ctl_counter_sum_cb(const char *name, uint64_t value, void *aux)
-{
-    struct ctl_counter_sum *sum = aux;
-
-    for (size_t i = 0; i < sum->n; i++) {
-        if (!strcmp(sum->names[i], name)) {
-            sum->values[i] += value;
-            return;
-        }
-    }
-    if (sum->n >= IPC_MAX_COUNTERS) {
-        return;
-    }
-    if (sum->n == sum->allocated) {
-        sum->allocated = sum->allocated ? sum->allocated * 2 : 64;
-        sum->names = xrealloc(sum->names, sum->allocated * sizeof *sum->names);
-        sum->values = xrealloc(sum->values,
-                               sum->allocated * sizeof *sum->values);
-    }
-    sum->names[sum->n] = ctx_strdup(sum->ctx, name);
-    sum->values[sum->n++] = value;
-}
-
-static int
-ctl_counters(struct control_ctx *ctx, const Dpif__Request *rq,
-             Dpif__Reply *rp)
-{
-    Dpif__CountersReply *out;
-    struct ctl_counter_sum sum = { .ctx = ctx };
-
-    CTX_NEW(ctx, out, dpif__counters_reply__init);
-    counters_for_each(ctl_counter_sum_cb, &sum);
-    if (ctx->privd->supervisor) {
-        supervisor_for_each_counter(ctx->privd->supervisor,
-                                    ctl_counter_sum_cb, &sum);
-    }
-    struct ctl_counter_list sums = { ctx, out, NULL };
-    for (size_t i = 0; i < sum.n; i++) {
-        ctl_counter_cb(sum.names[i], sum.values[i], &sums);
-    }
-    free(sum.names);
-    free(sum.values);
-
-    if (rq->counters->has_per_process && rq->counters->per_process) {
-        struct ctl_counter_list own = { ctx, out, "privd" };
-        counters_for_each(ctl_counter_cb, &own);
-        if (ctx->privd->supervisor) {
-            struct ctl_counter_list workers = { ctx, out, NULL };
-            supervisor_for_each_worker_counter(ctx->privd->supervisor,
-                                               ctl_worker_counter_cb,
-                                               &workers);
-        }
-    }
-    rp->result_case = DPIF__REPLY__RESULT_COUNTERS;
-    rp->counters = out;
-    return 0;
-}
-
-static uint64_t
-ctl_total_flows(const struct privd *privd)
-{
-    uint64_t flows = 0;
-    for (size_t i = 0; i < privd->n_dps; i++) {
-        struct dpif_dp_stats s;
-        if (!dpif_get_dp_stats(privd->dps[i]->dpif, &s)) {
-            flows += s.n_flows;
-        }
-    }
-    return flows;
-}
-
-static int
-ctl_memory_show(struct control_ctx *ctx, const Dpif__Request *rq,
-                Dpif__Reply *rp)
-{
-    Dpif__MemoryShowReply *out;
-    uint64_t rss;
-
-    CTX_NEW(ctx, out, dpif__memory_show_reply__init);
-    if (!metrics_read_rss(&rss)) {
-        CTX_APPEND(ctx, out->items, out->n_items,
-                   ctl_value(ctx, "rss_bytes", rss, "privd"));
-    }
-    CTX_APPEND(ctx, out->items, out->n_items,
-               ctl_value(ctx, "datapaths", ctx->privd->n_dps, "privd"));
-    CTX_APPEND(ctx, out->items, out->n_items,
-               ctl_value(ctx, "flows", ctl_total_flows(ctx->privd), "privd"));
-    CTX_APPEND(ctx, out->items, out->n_items,
-               ctl_value(ctx, "control_clients",
-                         control_server_n_clients(ctx->cs), "privd"));
-    CTX_APPEND(ctx, out->items, out->n_items,
-               ctl_value(ctx, "capture_backlog_frames", ctx->cs->n_backlog,
-                         "privd"));
-    rp->result_case = DPIF__REPLY__RESULT_MEMORY_SHOW;
-    rp->memory_show = out;
-    return 0;
-}
-
-static int
-ctl_log_set(struct control_ctx *ctx, const Dpif__Request *rq,
-            Dpif__Reply *rp)
-{
-    const Dpif__LogSetRequest *r = rq->log_set;
-    enum log_level level;
-
-    int error = ctl_check_name(ctx, "module", r->module);
-    if (!error) {
-        error = ctl_check_name(ctx, "level", r->level);
-    }
-    if (!error && r->process) {
-        error = ctl_check_name(ctx, "process", r->process);
-    }
-    if (error) {
-        return error;
-    }
-    if (r->process && strcmp(r->process, "privd")) {
-        return errbuf_set(&ctx->eb, ENOENT, "no process %s", r->process);
-    }
-    if (log_level_from_string(r->level, &level)) {
-        COUNTER_INC(control_request_invalid);
-        return errbuf_set(&ctx->eb, EINVAL, "unknown level \"%s\" (expected "
-                          "off, err, warn, info or dbg)", r->level);
-    }
-    if (log_set_level(r->module, level)) {
-        return errbuf_set(&ctx->eb, ENOENT, "no log module %s", r->module);
-    }
-    Dpif__LogSetReply *out;
-    CTX_NEW(ctx, out, dpif__log_set_reply__init);
-    rp->result_case = DPIF__REPLY__RESULT_LOG_SET;
-    rp->log_set = out;
-    return 0;
-}
-
-static int
-ctl_metrics(struct control_ctx *ctx, const Dpif__Request *rq,
-            Dpif__Reply *rp)
-{
-    struct ds s;
-
-    ds_init(&s);
-    metrics_format(ctx->privd, &s);
-    if (s.length > IPC_MAX_MSG - 1024 || s.length > ctx->budget) {
-        size_t len = s.length;
-        ds_destroy(&s);
-        return errbuf_set(&ctx->eb, E2BIG, "the metrics take %zu bytes, "
-                          "more than one reply holds", len);
-    }
-    Dpif__MetricsReply *out;
-    CTX_NEW(ctx, out, dpif__metrics_reply__init);
-    out->text = ctx_keep(ctx, ds_steal_cstr(&s));
-    rp->result_case = DPIF__REPLY__RESULT_METRICS;
-    rp->metrics = out;
-    return 0;
-}
-
-/* ----- inject, capture ------------------------------------------------------ */
-
-static int
-ctl_check_port(struct control_ctx *ctx, struct privd_dp *dp,
-               uint32_t port_no)
-{
-    if (!ctl_port_ok(port_no, dp)) {
-        return errbuf_set(&ctx->eb, ENOENT, "no port %u in %s", port_no,
-                          dpif_name(dp->dpif));
-    }
-    return 0;
-}
-
-static int
-ctl_inject(struct control_ctx *ctx, const Dpif__Request *rq, Dpif__Reply *rp)
-{
-    const Dpif__InjectRequest *r = rq->inject;
-    struct privd_dp *dp;
-
-    int error = ctl_find_dp(ctx, r->dp, &dp);
-    if (!error) {
-        error = ctl_check_port(ctx, dp, r->port_no);
-    }
-    if (error) {
-        return error;
-    }
-    if (!r->n_frames || r->n_frames > IPC_MAX_INJECT_FRAMES) {
-        COUNTER_INC(control_request_invalid);
-        return errbuf_set(&ctx->eb, EINVAL, "frames: expected 1 to %d",
-                          IPC_MAX_INJECT_FRAMES);
-    }
-    for (size_t i = 0; i < r->n_frames; i++) {
-        if (r->frames[i].len < 14 || r->frames[i].len > IPC_MAX_PACKET) {
-            COUNTER_INC(control_request_invalid);
-            return errbuf_set(&ctx->eb, EINVAL, "frame %zu: expected 14 to "
-                              "%d bytes, got %zu", i, IPC_MAX_PACKET,
-                              r->frames[i].len);
-        }
-    }
-
-    uint32_t n = 0;
-    for (size_t i = 0; i < r->n_frames; i++) {
-        void *frame = ctx_memdup(ctx, r->frames[i].data, r->frames[i].len);
-        error = dpif_packet_inject(dp->dpif, r->port_no, frame,
-                                   r->frames[i].len);
-        if (error) {
-            return errbuf_set(&ctx->eb, error, "frame %zu: %s%s", i,
-                              strerror(error),
-                              error == EOPNOTSUPP
-                              ? " (inject works on dummy ports only)" : "");
-        }
-        n++;
-    }
-    Dpif__InjectReply *out;
-    CTX_NEW(ctx, out, dpif__inject_reply__init);
-    out->n_injected = n;
-    rp->result_case = DPIF__REPLY__RESULT_INJECT;
-    rp->inject = out;
-    return 0;
-}
-
-/* Frames gathered for one capture request. */
-struct ctl_capture {
-    struct control_frame *frames;   /* Owned copies. */
-    size_t n;                       /* Entries in 'frames'. */
-    size_t allocated;               /* Room in 'frames'. */
-    const struct dpif *dpif;        /* Datapath read. */
-    uint32_t port_no;               /* Port being read. */
-};
-
-static void
-ctl_capture_cb(const void *frame, size_t len, long long wall_msec, void *aux)
-{
-    struct ctl_capture *c = aux;
-    if (c->n >= c->allocated) {
-        c->allocated = c->allocated ? 2 * c->allocated : 16;
-        c->frames = xrealloc(c->frames, c->allocated * sizeof *c->frames);
-    }
-    c->frames[c->n++] = (struct control_frame) {
-        c->dpif, c->port_no, wall_msec, len, xmemdup(frame, len ? len : 1),
-    };
-}
-
-static void
-ctl_capture_ignore_cb(const void *frame, size_t len, long long wall_msec,
-                      void *aux)
-{
-}
-
-struct ctl_port_numbers {
-    uint32_t *ports;            /* Port numbers, owned. */
-    size_t n;                   /* Entries in 'ports'. */
-};
-
-static void
-ctl_port_numbers_cb(const struct dpif_port *port, void *aux)
-{
-    struct ctl_port_numbers *p = aux;
-    p->ports = xrealloc(p->ports, (p->n + 1) * sizeof *p->ports);
-    p->ports[p->n++] = port->port_no;
-}
-
-static int
-control_frame_cmp_time(const void *a_, const void *b_)
-{
-    const struct control_frame *a = a_, *b = b_;
-    return a->time_msec < b->time_msec ? -1 : a->time_msec > b->time_msec;
-}
-
-/* Adds 'f' (whose data the backlog takes over) to the end of the backlog,
- * dropping the oldest frame when it is full. */
-static void
-control_backlog_push(struct control_server *cs, const struct control_frame *f)
-{
-    if (cs->n_backlog >= CONTROL_MAX_BACKLOG) {
-        COUNTER_INC(control_capture_backlog_dropped);
-        free(cs->backlog[0].data);
-        memmove(cs->backlog, cs->backlog + 1,
-                (cs->n_backlog - 1) * sizeof *cs->backlog);
-        cs->n_backlog--;
-    } else {
-        cs->backlog = xrealloc(cs->backlog,
-                               (cs->n_backlog + 1) * sizeof *cs->backlog);
-    }
-    cs->backlog[cs->n_backlog++] = *f;
-}
-
-/* capture: frames are returned oldest first: first those privd holds from
- * an earlier clearing read that did not fit, then the datapath's capture
- * rings.  A clearing read empties the rings it read; frames that did not
- * fit in the reply go to privd's backlog ("more" is set), so that nothing
- * is lost between pages. */
-static int
-ctl_capture(struct control_ctx *ctx, const Dpif__Request *rq, Dpif__Reply *rp)
-{
-    const Dpif__CaptureRequest *r = rq->capture;
-    struct control_server *cs = ctx->cs;
-    bool clear = r->has_clear && r->clear;
-    struct ctl_port_numbers ports = { NULL, 0 };
-    struct ctl_capture fresh = { NULL, 0, 0, NULL, 0 };
-    struct privd_dp *dp;
-
-    int error = ctl_find_dp(ctx, r->dp, &dp);
-    if (!error && r->has_port_no) {
-        error = ctl_check_port(ctx, dp, r->port_no);
-    }
-    if (error) {
-        return error;
-    }
-
-    if (r->has_port_no) {
-        ctl_port_numbers_cb(&(struct dpif_port) { .port_no = r->port_no },
-                            &ports);
-    } else {
-        dpif_port_dump(dp->dpif, ctl_port_numbers_cb, &ports);
-    }
-    fresh.dpif = dp->dpif;
-    for (size_t i = 0; i < ports.n; i++) {
-        fresh.port_no = ports.ports[i];
-        error = dpif_capture_read(dp->dpif, ports.ports[i], false,
-                                  ctl_capture_cb, &fresh);
-        if (error && r->has_port_no) {
-            errbuf_set(&ctx->eb, error, "port %u: %s%s", r->port_no,
-                       strerror(error), error == EOPNOTSUPP
-                       ? " (capture works on dummy ports only)" : "");
-            goto out;
-        }
-    }
-    error = 0;
-    if (fresh.n > 1) {
-        qsort(fresh.frames, fresh.n, sizeof *fresh.frames,
-              control_frame_cmp_time);
-    }
-
-    Dpif__CaptureReply *out;
-    size_t used = 0;
-    CTX_NEW(ctx, out, dpif__capture_reply__init);
-
-    /* Held frames of this datapath (and port) first, then fresh ones. */
-    size_t n_held = 0;
-    bool full = false;
-    for (size_t i = 0; i < cs->n_backlog + fresh.n && !full; i++) {
-        const struct control_frame *f;
-        if (i < cs->n_backlog) {
-            f = &cs->backlog[i];
-            if (f->dpif != dp->dpif
-                || (r->has_port_no && f->port_no != r->port_no)) {
-                continue;
-            }
-        } else {
-            f = &fresh.frames[i - cs->n_backlog];
-        }
-        if (out->n_frames && used + f->len + 32 > ctx->budget) {
-            full = true;
-            break;
-        }
-        used += f->len + 32;
-        Dpif__CapturedFrame *cf;
-        CTX_NEW(ctx, cf, dpif__captured_frame__init);
-        cf->port_no = f->port_no;
-        cf->frame = ctx_bytes(ctx, f->data, f->len);
-        cf->has_time_msec = true;
-        cf->time_msec = f->time_msec;
-        CTX_APPEND(ctx, out->frames, out->n_frames, cf);
-        if (i < cs->n_backlog) {
-            n_held++;
-        }
-    }
-    out->more = full;
-
-    if (clear) {
-        /* The first 'n_held' matching backlog entries were sent. */
-        size_t kept = 0, removed = 0;
-        for (size_t i = 0; i < cs->n_backlog; i++) {
-            struct control_frame *f = &cs->backlog[i];
-            if (removed < n_held && f->dpif == dp->dpif
-                && (!r->has_port_no || f->port_no == r->port_no)) {
-                free(f->data);
-                removed++;
-            } else {
-                cs->backlog[kept++] = *f;
-            }
-        }
-        cs->n_backlog = kept;
-
-        for (size_t i = 0; i < ports.n; i++) {
-            dpif_capture_read(dp->dpif, ports.ports[i], true,
-                              ctl_capture_ignore_cb, NULL);
-        }
-        size_t n_fresh_sent = out->n_frames - n_held;
-        for (size_t i = n_fresh_sent; i < fresh.n; i++) {
-            control_backlog_push(cs, &fresh.frames[i]);
-            fresh.frames[i].data = NULL;
-        }
-    }
-    rp->result_case = DPIF__REPLY__RESULT_CAPTURE;
-    rp->capture = out;
-
-out:
-    for (size_t i = 0; i < fresh.n; i++) {
-        free(fresh.frames[i].data);
-    }
-    free(fresh.frames);
-    free(ports.ports);
-    return error;
-}
-
 /* ----- upcall and revalidator commands --------------------------------------- */
 
 static int control_conn_queue_reply(struct control_conn *, uint32_t seq,
@@ -1812,13 +1283,6 @@ static const struct control_command control_commands[] = {
     CMD(REVALIDATOR_WAIT, "revalidator/wait", READ, ctl_revalidator_wait),
     CMD(REVALIDATOR_PURGE, "revalidator/purge", WRITE,
         ctl_revalidator_purge),
-    CMD(PROCS, "procs", READ, ctl_procs),
-    CMD(COUNTERS, "counters", READ, ctl_counters),
-    CMD(MEMORY_SHOW, "memory/show", READ, ctl_memory_show),
-    CMD(LOG_SET, "log/set", WRITE, ctl_log_set),
-    CMD(INJECT, "inject", WRITE, ctl_inject),
-    CMD(CAPTURE, "capture", WRITE_IF_CLEAR, ctl_capture),
-    CMD(METRICS, "metrics", READ, ctl_metrics),
 #undef CMD
 };
 
@@ -1828,7 +1292,7 @@ static const struct ctl_command_group control_group = {
 
 /* Every group's table: control_command_find() looks in their union. */
 static const struct ctl_command_group *const control_groups[] = {
-    &ctl_dp_group, &ctl_policy_group,
+    &ctl_dp_group, &ctl_policy_group, &ctl_status_group, &ctl_dummy_group,
     &control_group,
 };
 
@@ -2009,6 +1473,7 @@ control_conn_serve(struct control_server *cs, struct control_conn *conn)
     struct control_ctx ctx = {
         .cs = cs,
         .privd = cs->privd,
+        .backlog = &cs->backlog,
         .conn = conn,
         .peer = &conn->peer,
         .seq = m.hdr.seq,
@@ -2375,15 +1840,7 @@ control_server_forget_dp(struct control_server *cs, const struct dpif *dpif)
         }
         control_park_forget_dp(conn, dpif);
     }
-    size_t kept = 0;
-    for (size_t i = 0; i < cs->n_backlog; i++) {
-        if (cs->backlog[i].dpif == dpif) {
-            free(cs->backlog[i].data);
-        } else {
-            cs->backlog[kept++] = cs->backlog[i];
-        }
-    }
-    cs->n_backlog = kept;
+    ctl_backlog_forget_dp(&cs->backlog, dpif);
 }
 
 /* True if something accepts connections on 'name' in the current
@@ -2536,10 +1993,7 @@ control_server_destroy(struct control_server *cs)
             control_conn_close(&cs->conns[i]);
         }
     }
-    for (size_t i = 0; i < cs->n_backlog; i++) {
-        free(cs->backlog[i].data);
-    }
-    free(cs->backlog);
+    ctl_backlog_destroy(&cs->backlog);
     close(cs->listen_fd);
     free(cs->path);
     free(cs);

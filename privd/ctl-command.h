@@ -6,7 +6,9 @@
  * Requests; privd/control-server.c owns the socket, the peers, the
  * authorization, the dispatch, parking and paging.  The command bodies
  * live in one file per group, as dpifctl's cli/cmd-*.c do: ctl-dp.c
- * (datapaths and ports), and the rest of control-server.c.  Each group
+ * (datapaths and ports), ctl-policy.c (rules, fdb), ctl-status.c (procs,
+ * counters, memory, log, metrics), ctl-dummy.c (inject, capture), and the
+ * flow and upcall commands still in control-server.c.  Each group
  * exports its own table of "struct control_command" entries; the server
  * looks a request up in the union of the tables (control_command_find()),
  * which tests/unit/test_control_server.c checks against control.proto.
@@ -32,13 +34,28 @@
 #include "proto/control.pb-c.h"
 
 struct control_conn;
+struct control_frame;
+struct dpif;
 struct privd_dp;
+
+/* Captured frames privd holds for readers after a clearing read that did
+ * not fit in its reply (capture, ctl-dummy.c); owned by the server. */
+struct ctl_backlog {
+    struct control_frame *frames;   /* Held frames, oldest first. */
+    size_t n;                       /* Entries in 'frames'. */
+};
+
+/* Drops the held frames of datapath 'dpif' (before it is closed). */
+void ctl_backlog_forget_dp(struct ctl_backlog *, const struct dpif *);
+/* Frees every held frame. */
+void ctl_backlog_destroy(struct ctl_backlog *);
 
 /* Everything one request's handler works with. */
 struct control_ctx {
     struct control_server *cs;  /* The server. */
     struct privd *privd;        /* privd. */
     struct control_conn *conn;  /* The connection asking. */
+    struct ctl_backlog *backlog;    /* The server's held captured frames. */
     const struct control_peer *peer;    /* Its credentials. */
     size_t budget;              /* Bytes the reply's pages may take. */
     const char *subject;        /* Datapath the request is about (for the
@@ -60,8 +77,10 @@ struct ctl_command_group {
 };
 
 /* The groups, concatenated by control_command_find(). */
-extern const struct ctl_command_group ctl_dp_group;    /* ctl-dp.c */
-extern const struct ctl_command_group ctl_policy_group;  /* ctl-policy.c */
+extern const struct ctl_command_group ctl_dp_group; /* ctl-dp.c */
+extern const struct ctl_command_group ctl_dummy_group; /* ctl-dummy.c */
+extern const struct ctl_command_group ctl_status_group; /* ctl-status.c */
+extern const struct ctl_command_group ctl_policy_group; /* ctl-policy.c */
 
 /* ----- reply memory (ctl-reply.c) ----------------------------------------- */
 
