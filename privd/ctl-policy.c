@@ -102,31 +102,20 @@ ctl_rules_commit(struct control_ctx *ctx, struct privd_dp *dp,
                  const char *text, size_t len, const char *source,
                  uint64_t n_rules, Dpif__RulesChangeReply *out)
 {
-    struct policy_feed *feed = ctx->privd->policy_feed;
-    struct policy_table *table;
-    const char *unused;
     uint64_t generation;
+    bool rejected;
 
-    int error = policy_parse(text, len, source, 0, &table, &ctx->eb);
+    int error = policy_feed_commit_rules(ctx->privd->policy_feed, dp, text,
+                                         len, source, &generation, &rejected,
+                                         &ctx->eb);
     if (error) {
-        COUNTER_INC(control_rules_rejected);
-        return error;
-    }
-    policy_table_destroy(table);
-    if (dp->rules_file) {
-        error = policy_feed_save_rules(dp->rules_file, text, len, &ctx->eb);
-        if (error) {
-            return error;
+        if (rejected) {
+            COUNTER_INC(control_rules_rejected);
         }
-        out->rules_file = ctx_strdup(ctx, dp->rules_file);
-    }
-    error = policy_feed_set_rules(feed, dp, text, len, source, &ctx->eb);
-    if (!error) {
-        error = policy_feed_get_rules(feed, dp, &unused, &generation,
-                                      &ctx->eb);
-    }
-    if (error) {
         return error;
+    }
+    if (dp->rules_file) {
+        out->rules_file = ctx_strdup(ctx, dp->rules_file);
     }
     out->generation = generation;
     out->n_rules = n_rules;

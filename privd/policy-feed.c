@@ -234,24 +234,25 @@ feed_carry_counters(const struct policy_table *old, struct policy_table *new)
     free(taken);
 }
 
-/* Checks 'text' and makes it 'd''s rules, without publishing. */
+/* Parses 'text' into '*tablep' ('source' names it in errors); E2BIG above
+ * IPC_MAX_RULES_TEXT.  Counts nothing: the caller knows whose text it was. */
 static int
-feed_take_rules(struct policy_feed *feed, struct feed_dp *d,
-                const char *text, size_t len, const char *source,
-                struct errbuf *eb)
+feed_parse_rules(const char *text, size_t len, const char *source,
+                 struct policy_table **tablep, struct errbuf *eb)
 {
-    struct policy_table *table;
-
     if (len > IPC_MAX_RULES_TEXT) {
-        COUNTER_INC(policy_feed_rules_rejected);
         return errbuf_set(eb, E2BIG, "%s: larger than %d bytes", source,
                           IPC_MAX_RULES_TEXT);
     }
-    int error = policy_parse(text, len, source, 0, &table, eb);
-    if (error) {
-        COUNTER_INC(policy_feed_rules_rejected);
-        return error;
-    }
+    return policy_parse(text, len, source, 0, tablep, eb);
+}
+
+/* Makes 'table' (taken) and the 'len' bytes of 'text' 'd''s rules, without
+ * publishing. */
+static void
+feed_install_rules(struct policy_feed *feed, struct feed_dp *d,
+                   struct policy_table *table, const char *text, size_t len)
+{
     feed_fold_pump_stats(feed, d);
     feed_carry_counters(d->table, table);
     policy_table_destroy(d->table);
@@ -262,6 +263,22 @@ feed_take_rules(struct policy_feed *feed, struct feed_dp *d,
     copy[len] = '\0';
     free(d->rules);
     d->rules = copy;
+}
+
+/* Checks 'text' and makes it 'd''s rules, without publishing. */
+static int
+feed_take_rules(struct policy_feed *feed, struct feed_dp *d,
+                const char *text, size_t len, const char *source,
+                struct errbuf *eb)
+{
+    struct policy_table *table;
+
+    int error = feed_parse_rules(text, len, source, &table, eb);
+    if (error) {
+        COUNTER_INC(policy_feed_rules_rejected);
+        return error;
+    }
+    feed_install_rules(feed, d, table, text, len);
     return 0;
 }
 
@@ -419,19 +436,34 @@ policy_feed_wait(struct policy_feed *feed, struct poller *p)
 }
 
 int
-policy_feed_set_rules(struct policy_feed *feed, const struct privd_dp *pdp,
-                      const char *text, size_t len, const char *source,
-                      struct errbuf *eb)
+policy_feed_commit_rules(struct policy_feed *feed, const struct privd_dp *pdp,
+                         const char *text, size_t len, const char *source,
+                         uint64_t *generationp, bool *rejectedp,
+                         struct errbuf *eb)
 {
+    struct policy_table *table;
+
+    int error = feed_parse_rules(text, len, source, &table, eb);
+    *rejectedp = error != 0;
+    if (error) {
+        return error;
+    }
+    if (pdp->rules_file) {
+        error = policy_feed_save_rules(pdp->rules_file, text, len, eb);
+        if (error) {
+            policy_table_destroy(table);
+            return error;
+        }
+    }
     struct feed_dp *d = feed_get_dp(feed, pdp, eb);
     if (!d) {
+        policy_table_destroy(table);
         return EINVAL;
     }
-    int error = feed_take_rules(feed, d, text, len, source, eb);
-    if (!error) {
-        feed_publish(feed, d);
-    }
-    return error;
+    feed_install_rules(feed, d, table, text, len);
+    feed_publish(feed, d);
+    *generationp = pdp->policy_generation;
+    return 0;
 }
 
 int

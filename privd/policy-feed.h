@@ -10,7 +10,7 @@
  *
  *   - the rule table, configuration: loaded from the datapath's rules file
  *     (privd_dp.rules_file) or replaced at run time with
- *     policy_feed_set_rules(), and checked here with the same parser the
+ *     policy_feed_commit_rules(), and checked here with the same parser the
  *     workers run (common/policy.h) before any worker sees it;
  *   - the port list: the datapath's port numbers, re-read every
  *     POLICY_FEED_PORT_POLL_MSEC (dpif_port_dump()) and at once after
@@ -60,6 +60,7 @@
 #ifndef PRIVD_POLICY_FEED_H
 #define PRIVD_POLICY_FEED_H 1
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -109,17 +110,22 @@ void policy_feed_wait(struct policy_feed *, struct poller *);
  * from a port a handler does not know gets a drop flow). */
 void policy_feed_refresh_ports(struct policy_feed *);
 
-/* Replaces the rules of datapath 'dp' with the 'len' bytes of 'text'
- * ('source' names it in errors): a new generation for its workers.
- * Returns 0, or EINVAL/E2BIG with "source:line:column: reason" in 'eb',
- * the previous rules staying in force (EINVAL too for a datapath the feed
- * does not know). */
-int policy_feed_set_rules(struct policy_feed *, const struct privd_dp *dp,
-                          const char *text, size_t len, const char *source,
-                          struct errbuf *eb);
+/* A rule change from a control client: parses the 'len' bytes of 'text'
+ * once ('source' names it in errors), saves them to dp->rules_file when the
+ * datapath has one (policy_feed_save_rules()) and publishes them to the
+ * workers as a new generation, stored in '*generationp'.  A text that
+ * does not parse, or a failed save, changes nothing and returns a
+ * positive errno with the reason in 'eb' (EINVAL for a datapath the feed
+ * does not know: its file is saved then).
+ * '*rejectedp' says whether the text did not parse, for the caller to
+ * count (policy_feed_rules_rejected counts configured tables only). */
+int policy_feed_commit_rules(struct policy_feed *, const struct privd_dp *dp,
+                             const char *text, size_t len,
+                             const char *source, uint64_t *generationp,
+                             bool *rejectedp, struct errbuf *eb);
 
 /* Re-reads the rules file of datapath 'dp' (dp->rules_file; no rules
- * without one), as policy_feed_set_rules() does with text. */
+ * without one) and publishes them as a new generation. */
 int policy_feed_load_rules(struct policy_feed *, const struct privd_dp *dp,
                            struct errbuf *eb);
 
