@@ -1184,10 +1184,13 @@ ctl_park_commit(struct control_ctx *ctx, Dpif__Reply *rp)
     return 0;
 }
 
-/* revalidator/wait and revalidator/purge. */
+/* revalidator/wait and revalidator/purge: one handler, the command says
+ * whether the cycle purges. */
 static int
-ctl_revalidator_cycle(struct control_ctx *ctx, Dpif__Reply *rp, bool purge)
+ctl_revalidator(struct control_ctx *ctx, const Dpif__Request *rq,
+                Dpif__Reply *rp)
 {
+    bool purge = rq->command_case == DPIF__REQUEST__COMMAND_REVALIDATOR_PURGE;
     int error = ctl_check_workers(ctx);
     if (!error) {
         error = ctl_park_begin(ctx, purge
@@ -1207,27 +1210,14 @@ ctl_revalidator_cycle(struct control_ctx *ctx, Dpif__Reply *rp, bool purge)
     return ctl_park_commit(ctx, rp);
 }
 
+/* upcall/enable-megaflows and upcall/disable-megaflows: one handler, the
+ * command says which; answered once the purge that a change starts is
+ * done. */
 static int
-ctl_revalidator_wait(struct control_ctx *ctx, const Dpif__Request *rq,
-                     Dpif__Reply *rp)
+ctl_megaflows_set(struct control_ctx *ctx, const Dpif__Request *rq,
+                  Dpif__Reply *rp)
 {
-    (void) rq;
-    return ctl_revalidator_cycle(ctx, rp, false);
-}
-
-static int
-ctl_revalidator_purge(struct control_ctx *ctx, const Dpif__Request *rq,
-                      Dpif__Reply *rp)
-{
-    (void) rq;
-    return ctl_revalidator_cycle(ctx, rp, true);
-}
-
-/* upcall/enable-megaflows and upcall/disable-megaflows: answered once the
- * purge that a change starts is done. */
-static int
-ctl_megaflows_set(struct control_ctx *ctx, Dpif__Reply *rp, bool on)
-{
+    bool on = rq->command_case == DPIF__REQUEST__COMMAND_ENABLE_MEGAFLOWS;
     int error = ctl_check_workers(ctx);
     if (!error) {
         error = ctl_park_begin(ctx, on ? DPIF__REPLY__RESULT_ENABLE_MEGAFLOWS
@@ -1246,28 +1236,12 @@ ctl_megaflows_set(struct control_ctx *ctx, Dpif__Reply *rp, bool on)
     return ctl_park_commit(ctx, rp);
 }
 
-static int
-ctl_enable_megaflows(struct control_ctx *ctx, const Dpif__Request *rq,
-                     Dpif__Reply *rp)
-{
-    (void) rq;
-    return ctl_megaflows_set(ctx, rp, true);
-}
-
-static int
-ctl_disable_megaflows(struct control_ctx *ctx, const Dpif__Request *rq,
-                      Dpif__Reply *rp)
-{
-    (void) rq;
-    return ctl_megaflows_set(ctx, rp, false);
-}
-
 /* ----- the command table ---------------------------------------------------- */
 
 
 static const struct control_command control_commands[] = {
 #define CMD(CASE, NAME, ACCESS, HANDLER) \
-    { DPIF__REQUEST__COMMAND_##CASE, NAME, CONTROL_##ACCESS, HANDLER, NULL }
+    { DPIF__REQUEST__COMMAND_##CASE, NAME, CONTROL_##ACCESS, HANDLER }
     CMD(DUMP_FLOWS, "dump-flows", READ, ctl_dump_flows),
     CMD(ADD_FLOW, "add-flow", WRITE, ctl_add_flow),
     CMD(MOD_FLOW, "mod-flow", WRITE, ctl_mod_flow),
@@ -1277,12 +1251,12 @@ static const struct control_command control_commands[] = {
     CMD(UPCALL_SHOW, "upcall/show", READ, ctl_upcall_show),
     CMD(SET_FLOW_LIMIT, "upcall/set-flow-limit", WRITE, ctl_set_flow_limit),
     CMD(ENABLE_MEGAFLOWS, "upcall/enable-megaflows", WRITE,
-        ctl_enable_megaflows),
+        ctl_megaflows_set),
     CMD(DISABLE_MEGAFLOWS, "upcall/disable-megaflows", WRITE,
-        ctl_disable_megaflows),
-    CMD(REVALIDATOR_WAIT, "revalidator/wait", READ, ctl_revalidator_wait),
+        ctl_megaflows_set),
+    CMD(REVALIDATOR_WAIT, "revalidator/wait", READ, ctl_revalidator),
     CMD(REVALIDATOR_PURGE, "revalidator/purge", WRITE,
-        ctl_revalidator_purge),
+        ctl_revalidator),
 #undef CMD
 };
 
@@ -1351,10 +1325,6 @@ control_execute(struct control_ctx *ctx, const Dpif__Request *rq,
                            "needs uid 0 or membership of group %s", cmd->name,
                            write ? "a change" : "reading",
                            write ? CONTROL_ADMIN_GROUP : CONTROL_READ_GROUP);
-    } else if (!cmd->handler) {
-        COUNTER_INC(control_request_unavailable);
-        error = errbuf_set(&ctx->eb, EOPNOTSUPP, "%s: %s", cmd->name,
-                           cmd->unavailable);
     } else {
         error = cmd->handler(ctx, rq, rp);
         if (control_request_writes(cmd, rq)) {

@@ -48,10 +48,7 @@
  *   3. The command table: one entry per Request oneof member with the
  *      command's name, whether it reads or changes, and its handler; each
  *      command group (ctl-*.c, privd/ctl-command.h) has its own table and
- *      control_command_find() looks in their union.  Every
- *      command has one today; an entry may instead give the reason a
- *      command is not available, answered with EOPNOTSUPP
- *      (control_request_unavailable).
+ *      control_command_find() looks in their union.
  *   4. Authorization (below).  A denied request is answered with EACCES and
  *      a reason, logged, and counted (control_denied_read,
  *      control_denied_write).
@@ -94,11 +91,13 @@
  * =======================
  *
  * The rules and fdb commands work on the policy feed
- * (privd/policy-feed.h), which exists when the workers run.  rules/add, rules/del and rules/replace
- * build the new rule text, parse all of it with policy_parse() (one error
- * rejects the change, naming line and column), save it to the datapath's
- * rules file when one is configured (temporary file + rename; a failed
- * save changes nothing) and only then hand it to the workers; without a
+ * (privd/policy-feed.h), which exists when the workers run
+ * (privd/ctl-policy.c).  rules/add, rules/del and rules/replace build the
+ * new rule text and commit it with policy_feed_commit_rules(): parsed
+ * once (one error rejects the change, naming line and column), saved to
+ * the datapath's rules file when one is configured (temporary file +
+ * rename; a failed save changes nothing) and only then handed to the
+ * workers; without a
  * rules file the reply says the table lives in memory only.  rules/del
  * removes the source lines of the selected rules, so comments stay.
  * fdb/show reads privd's mapping of the shared MAC table and lists only
@@ -181,8 +180,7 @@ struct control_peer {
 
 struct control_ctx;
 
-/* One command: the OpenSSH monitor's {type, flags, handler} table entry.
- * Exactly one of 'handler' and 'unavailable' is nonnull. */
+/* One command: the OpenSSH monitor's {type, flags, handler} table entry. */
 struct control_command {
     Dpif__Request__CommandCase request; /* Which Request member. */
     const char *name;           /* dpifctl's name ("show", "upcall/show"). */
@@ -191,7 +189,6 @@ struct control_command {
                    Dpif__Reply *); /* Fills the reply's result member and
                                     * returns 0, or returns a positive errno
                                     * with the reason in the context. */
-    const char *unavailable;    /* Why the command is not available. */
 };
 
 /* The table entry for 'request', or NULL if there is none. */

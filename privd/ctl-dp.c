@@ -275,7 +275,7 @@ ctl_del_if(struct control_ctx *ctx, const Dpif__Request *rq, Dpif__Reply *rp)
 
 static const struct control_command ctl_dp_commands[] = {
 #define CMD(CASE, NAME, ACCESS, HANDLER) \
-    { DPIF__REQUEST__COMMAND_##CASE, NAME, CONTROL_##ACCESS, HANDLER, NULL }
+    { DPIF__REQUEST__COMMAND_##CASE, NAME, CONTROL_##ACCESS, HANDLER }
     CMD(SHOW, "show", READ, ctl_show),
     CMD(DUMP_DPS, "dump-dps", READ, ctl_dump_dps),
     CMD(ADD_DP, "add-dp", WRITE, ctl_add_dp),

@@ -297,7 +297,7 @@ ctl_backlog_destroy(struct ctl_backlog *bl)
 
 static const struct control_command ctl_dummy_commands[] = {
 #define CMD(CASE, NAME, ACCESS, HANDLER) \
-    { DPIF__REQUEST__COMMAND_##CASE, NAME, CONTROL_##ACCESS, HANDLER, NULL }
+    { DPIF__REQUEST__COMMAND_##CASE, NAME, CONTROL_##ACCESS, HANDLER }
     CMD(INJECT, "inject", WRITE, ctl_inject),
     CMD(CAPTURE, "capture", WRITE_IF_CLEAR, ctl_capture),
 #undef CMD

@@ -410,7 +410,7 @@ ctl_fdb_flush(struct control_ctx *ctx, const Dpif__Request *rq,
 
 static const struct control_command ctl_policy_commands[] = {
 #define CMD(CASE, NAME, ACCESS, HANDLER) \
-    { DPIF__REQUEST__COMMAND_##CASE, NAME, CONTROL_##ACCESS, HANDLER, NULL }
+    { DPIF__REQUEST__COMMAND_##CASE, NAME, CONTROL_##ACCESS, HANDLER }
     CMD(RULES_SHOW, "rules/show", READ, ctl_rules_show),
     CMD(RULES_ADD, "rules/add", WRITE, ctl_rules_add),
     CMD(RULES_DEL, "rules/del", WRITE, ctl_rules_del),

@@ -288,7 +288,7 @@ ctl_metrics(struct control_ctx *ctx, const Dpif__Request *rq,
 
 static const struct control_command ctl_status_commands[] = {
 #define CMD(CASE, NAME, ACCESS, HANDLER) \
-    { DPIF__REQUEST__COMMAND_##CASE, NAME, CONTROL_##ACCESS, HANDLER, NULL }
+    { DPIF__REQUEST__COMMAND_##CASE, NAME, CONTROL_##ACCESS, HANDLER }
     CMD(PROCS, "procs", READ, ctl_procs),
     CMD(COUNTERS, "counters", READ, ctl_counters),
     CMD(MEMORY_SHOW, "memory/show", READ, ctl_memory_show),
