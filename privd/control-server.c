@@ -208,7 +208,7 @@ ctl_find_dp(struct control_ctx *ctx, const char *name, struct privd_dp **dpp)
 /* The revalidation cycle of datapath 'dpif' (its dump pump), or NULL when
  * it has none: dpifd runs without workers, or the datapath was opened
  * after the workers started. */
-static struct dump_pump *
+struct dump_pump *
 ctl_pump_of(const struct privd *privd, const struct dpif *dpif)
 {
     if (!privd->supervisor) {
@@ -862,13 +862,13 @@ ctl_del_flows(struct control_ctx *ctx, const Dpif__Request *rq,
     return 0;
 }
 
-/* ----- upcall and revalidator commands --------------------------------------- */
+/* ----- parked replies ------------------------------------------------------ */
 
 static int control_conn_queue_reply(struct control_conn *, uint32_t seq,
                                     Dpif__Reply *);
 
 /* EOPNOTSUPP, with the reason, when no revalidator runs at all. */
-static int
+int
 ctl_check_workers(struct control_ctx *ctx)
 {
     if (!ctx->privd->supervisor) {
@@ -876,123 +876,6 @@ ctl_check_workers(struct control_ctx *ctx)
         return errbuf_set(&ctx->eb, EOPNOTSUPP, "dpifd runs without "
                           "workers: no revalidation (see the log)");
     }
-    return 0;
-}
-
-/* One WorkerInfo for upcall/show: 'counter' from the worker's latest
- * CounterReport is its count. */
-static Dpif__WorkerInfo *
-ctl_worker_info(struct control_ctx *ctx, const struct privd_dp *dp,
-                int role, unsigned int index, const char *counter)
-{
-    Dpif__WorkerInfo *w;
-    pid_t pid;
-    uint64_t value;
-
-    CTX_NEW(ctx, w, dpif__worker_info__init);
-    w->id = index;
-    w->has_count = supervisor_get_worker_counter(ctx->privd->supervisor, dp,
-                                                 role, index, counter, &pid,
-                                                 &value);
-    w->count = w->has_count ? value : 0;
-    w->pid = (uint32_t) pid;
-    return w;
-}
-
-static int
-ctl_upcall_show(struct control_ctx *ctx, const Dpif__Request *rq,
-                Dpif__Reply *rp)
-{
-    const struct privd *privd = ctx->privd;
-    struct supervisor *sup = privd->supervisor;
-    Dpif__UpcallShowReply *out;
-
-    (void) rq;
-    CTX_NEW(ctx, out, dpif__upcall_show_reply__init);
-    for (size_t i = 0; i < privd->n_dps && i < IPC_MAX_DATAPATHS; i++) {
-        const struct dpif *dpif = privd->dps[i]->dpif;
-        struct dump_pump *pump = ctl_pump_of(privd, dpif);
-        struct dpif_dp_stats stats;
-        Dpif__DpUpcallInfo *d;
-
-        CTX_NEW(ctx, d, dpif__dp_upcall_info__init);
-        d->dp = ctx_strdup(ctx, dpif_name(dpif));
-        if (pump) {
-            struct dump_pump_show show;
-            dump_pump_get_show(pump, &show);
-            d->flow_count = show.flow_count;
-            d->flow_limit = show.flow_limit;
-            d->megaflows = show.megaflows;
-            /* Averages and durations exist once a dump completed. */
-            d->has_avg_flows = d->has_max_flows = d->has_dump_duration_msec
-                = show.dump_seq > 0;
-            d->avg_flows = show.avg_flows;
-            d->max_flows = show.max_flows;
-            d->dump_duration_msec = (uint64_t) MAX(show.dump_duration_msec,
-                                                   0);
-            unsigned int n_handlers = supervisor_n_workers(
-                sup, WORKER_ROLE_HANDLER);
-            unsigned int n_revalidators = supervisor_n_workers(
-                sup, WORKER_ROLE_REVALIDATOR);
-            for (unsigned int j = 0; j < n_handlers; j++) {
-                CTX_APPEND(ctx, d->handlers, d->n_handlers,
-                           ctl_worker_info(ctx, privd->dps[i],
-                                           WORKER_ROLE_HANDLER, j,
-                                           "handler_upcalls_received"));
-            }
-            for (unsigned int j = 0; j < n_revalidators; j++) {
-                CTX_APPEND(ctx, d->revalidators, d->n_revalidators,
-                           ctl_worker_info(ctx, privd->dps[i],
-                                           WORKER_ROLE_REVALIDATOR, j,
-                                           "ukeys"));
-            }
-        } else {
-            struct flow_limit fl;
-            flow_limit_init(&fl, privd->cfg.flow_limit);
-            d->flow_limit = fl.limit;
-            d->megaflows = true;
-        }
-        /* The datapath's own count is the current one, as in the seeds. */
-        if (!dpif_get_dp_stats(dpif, &stats)) {
-            d->flow_count = stats.n_flows;
-        }
-        CTX_APPEND(ctx, out->dps, out->n_dps, d);
-    }
-    if (sup) {
-        /* Fresher key counts for the next upcall/show. */
-        supervisor_request_reports(sup);
-    }
-    rp->result_case = DPIF__REPLY__RESULT_UPCALL_SHOW;
-    rp->upcall_show = out;
-    return 0;
-}
-
-static int
-ctl_set_flow_limit(struct control_ctx *ctx, const Dpif__Request *rq,
-                   Dpif__Reply *rp)
-{
-    uint32_t limit = rq->set_flow_limit->flow_limit;
-    const struct privd *privd = ctx->privd;
-
-    if (limit < 1 || limit > IPC_MAX_FLOW_LIMIT) {
-        COUNTER_INC(control_request_invalid);
-        return errbuf_set(&ctx->eb, EINVAL, "flow limit %" PRIu32 " is not "
-                          "in 1..%d", limit, IPC_MAX_FLOW_LIMIT);
-    }
-    int error = ctl_check_workers(ctx);
-    if (error) {
-        return error;
-    }
-    for (size_t i = 0; i < privd->n_dps; i++) {
-        struct dump_pump *pump = ctl_pump_of(privd, privd->dps[i]->dpif);
-        if (pump) {
-            dump_pump_set_flow_limit(pump, limit);
-        }
-    }
-    Dpif__SetFlowLimitReply *out;
-    CTX_NEW(ctx, out, dpif__set_flow_limit_reply__init);
-    rp->result_case = DPIF__REPLY__RESULT_SET_FLOW_LIMIT;
-    rp->set_flow_limit = out;
     return 0;
 }
 
@@ -1184,54 +1067,24 @@ ctl_park_commit(struct control_ctx *ctx, Dpif__Reply *rp)
     return 0;
 }
 
-/* revalidator/wait and revalidator/purge: one handler, the command says
- * whether the cycle purges. */
-static int
-ctl_revalidator(struct control_ctx *ctx, const Dpif__Request *rq,
-                Dpif__Reply *rp)
+/* The request being served waits for a cycle of every datapath's pump,
+ * each started with start(pump, arg, ...); see ctl-command.h. */
+int
+ctl_park_cycles(struct control_ctx *ctx, Dpif__Reply *rp,
+                Dpif__Reply__ResultCase result, const char *name,
+                ctl_pump_start_func *start, bool arg)
 {
-    bool purge = rq->command_case == DPIF__REQUEST__COMMAND_REVALIDATOR_PURGE;
     int error = ctl_check_workers(ctx);
     if (!error) {
-        error = ctl_park_begin(ctx, purge
-                               ? DPIF__REPLY__RESULT_REVALIDATOR_PURGE
-                               : DPIF__REPLY__RESULT_REVALIDATOR_WAIT,
-                               purge ? "revalidator/purge"
-                               : "revalidator/wait");
+        error = ctl_park_begin(ctx, result, name);
     }
     if (error) {
         return error;
     }
     struct control_park *park = &ctx->conn->park;
     for (size_t i = 0; i < park->n_dps; i++) {
-        dump_pump_request(ctl_pump_of(ctx->privd, park->dps[i].dpif), purge,
-                          ctl_park_done, &park->dps[i]);
-    }
-    return ctl_park_commit(ctx, rp);
-}
-
-/* upcall/enable-megaflows and upcall/disable-megaflows: one handler, the
- * command says which; answered once the purge that a change starts is
- * done. */
-static int
-ctl_megaflows_set(struct control_ctx *ctx, const Dpif__Request *rq,
-                  Dpif__Reply *rp)
-{
-    bool on = rq->command_case == DPIF__REQUEST__COMMAND_ENABLE_MEGAFLOWS;
-    int error = ctl_check_workers(ctx);
-    if (!error) {
-        error = ctl_park_begin(ctx, on ? DPIF__REPLY__RESULT_ENABLE_MEGAFLOWS
-                               : DPIF__REPLY__RESULT_DISABLE_MEGAFLOWS,
-                               on ? "upcall/enable-megaflows"
-                               : "upcall/disable-megaflows");
-    }
-    if (error) {
-        return error;
-    }
-    struct control_park *park = &ctx->conn->park;
-    for (size_t i = 0; i < park->n_dps; i++) {
-        dump_pump_set_megaflows(ctl_pump_of(ctx->privd, park->dps[i].dpif),
-                                on, ctl_park_done, &park->dps[i]);
+        start(ctl_pump_of(ctx->privd, park->dps[i].dpif), arg, ctl_park_done,
+              &park->dps[i]);
     }
     return ctl_park_commit(ctx, rp);
 }
@@ -1248,15 +1101,6 @@ static const struct control_command control_commands[] = {
     CMD(GET_FLOW, "get-flow", READ, ctl_get_flow),
     CMD(DEL_FLOW, "del-flow", WRITE, ctl_del_flow),
     CMD(DEL_FLOWS, "del-flows", WRITE, ctl_del_flows),
-    CMD(UPCALL_SHOW, "upcall/show", READ, ctl_upcall_show),
-    CMD(SET_FLOW_LIMIT, "upcall/set-flow-limit", WRITE, ctl_set_flow_limit),
-    CMD(ENABLE_MEGAFLOWS, "upcall/enable-megaflows", WRITE,
-        ctl_megaflows_set),
-    CMD(DISABLE_MEGAFLOWS, "upcall/disable-megaflows", WRITE,
-        ctl_megaflows_set),
-    CMD(REVALIDATOR_WAIT, "revalidator/wait", READ, ctl_revalidator),
-    CMD(REVALIDATOR_PURGE, "revalidator/purge", WRITE,
-        ctl_revalidator),
 #undef CMD
 };
 
@@ -1267,7 +1111,7 @@ static const struct ctl_command_group control_group = {
 /* Every group's table: control_command_find() looks in their union. */
 static const struct ctl_command_group *const control_groups[] = {
     &ctl_dp_group, &ctl_policy_group, &ctl_status_group, &ctl_dummy_group,
-    &control_group,
+    &ctl_upcall_group, &control_group,
 };
 
 const struct control_command *

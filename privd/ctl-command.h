@@ -7,8 +7,9 @@
  * authorization, the dispatch, parking and paging.  The command bodies
  * live in one file per group, as dpifctl's cli/cmd-*.c do: ctl-dp.c
  * (datapaths and ports), ctl-policy.c (rules, fdb), ctl-status.c (procs,
- * counters, memory, log, metrics), ctl-dummy.c (inject, capture), and the
- * flow and upcall commands still in control-server.c.  Each group
+ * counters, memory, log, metrics), ctl-dummy.c (inject, capture),
+ * ctl-upcall.c (upcall and revalidator), and the flow commands still in
+ * control-server.c.  Each group
  * exports its own table of "struct control_command" entries; the server
  * looks a request up in the union of the tables (control_command_find()),
  * which tests/unit/test_control_server.c checks against control.proto.
@@ -31,11 +32,13 @@
 
 #include "common/util.h"
 #include "privd/control-server.h"
+#include "privd/dump-pump.h"
 #include "proto/control.pb-c.h"
 
 struct control_conn;
 struct control_frame;
 struct dpif;
+struct privd;
 struct privd_dp;
 
 /* Captured frames privd holds for readers after a clearing read that did
@@ -78,6 +81,7 @@ struct ctl_command_group {
 
 /* The groups, concatenated by control_command_find(). */
 extern const struct ctl_command_group ctl_dp_group; /* ctl-dp.c */
+extern const struct ctl_command_group ctl_upcall_group;           /* ctl-upcall.c */
 extern const struct ctl_command_group ctl_dummy_group; /* ctl-dummy.c */
 extern const struct ctl_command_group ctl_status_group; /* ctl-status.c */
 extern const struct ctl_command_group ctl_policy_group; /* ctl-policy.c */
@@ -120,6 +124,31 @@ int ctl_find_dp(struct control_ctx *, const char *name,
 /* odp_actions_validate()'s port callback: true if 'port' is a port of
  * datapath 'dp_' (a struct privd_dp *). */
 bool ctl_port_ok(uint32_t port, void *dp_);
+/* The revalidation cycle of datapath 'dpif' (its dump pump), or NULL when
+ * it has none: dpifd runs without workers, or the datapath was opened
+ * after the workers started. */
+struct dump_pump *ctl_pump_of(const struct privd *, const struct dpif *);
+/* EOPNOTSUPP, with the reason, when no revalidator runs at all
+ * (control_request_unavailable). */
+int ctl_check_workers(struct control_ctx *);
+
+/* ----- parked replies (control-server.c) ---------------------------------- */
+
+/* How a parked request starts one datapath's cycle: dump_pump_request()
+ * (arg: purge) or dump_pump_set_megaflows() (arg: megaflows on). */
+typedef void ctl_pump_start_func(struct dump_pump *, bool arg,
+                                 dump_pump_done_func *, void *aux);
+
+/* Parks the request being served until a cycle of every datapath that
+ * starts after it completed (control-server.h, 7.), each started with
+ * 'start'; the reply is member 'result', 'name' the command for the log.
+ * Returns 0 (the reply follows when the cycles are done, or at once when
+ * there is none) or a positive errno (EOPNOTSUPP without workers, EBUSY
+ * when too many requests are parked). */
+int ctl_park_cycles(struct control_ctx *, Dpif__Reply *,
+                    Dpif__Reply__ResultCase result, const char *name,
+                    ctl_pump_start_func *start, bool arg);
+
 /* Counts an invalid request (control_request_invalid), formats the reason
  * into the context and returns EINVAL. */
 int ctl_invalid(struct control_ctx *, const char *fmt, ...)
