@@ -8,8 +8,8 @@
  * live in one file per group, as dpifctl's cli/cmd-*.c do: ctl-dp.c
  * (datapaths and ports), ctl-policy.c (rules, fdb), ctl-status.c (procs,
  * counters, memory, log, metrics), ctl-dummy.c (inject, capture),
- * ctl-upcall.c (upcall and revalidator), and the flow commands still in
- * control-server.c.  Each group
+ * ctl-upcall.c (upcall and revalidator), ctl-flow.c (the flow commands,
+ * their field checks and the paged flow dump).  Each group
  * exports its own table of "struct control_command" entries; the server
  * looks a request up in the union of the tables (control_command_find()),
  * which tests/unit/test_control_server.c checks against control.proto.
@@ -36,6 +36,7 @@
 #include "proto/control.pb-c.h"
 
 struct control_conn;
+struct control_dump;
 struct control_frame;
 struct dpif;
 struct privd;
@@ -48,6 +49,18 @@ struct ctl_backlog {
     size_t n;                       /* Entries in 'frames'. */
 };
 
+/* A connection's dump-flows in progress (ctl-flow.c); the connection
+ * holds it, zeroed when it opens. */
+struct ctl_paging {
+    struct control_dump *dump;  /* dump-flows in progress, or NULL. */
+    uint64_t next_cursor;       /* Source of dump cursors. */
+};
+
+/* Ends the dump if it is of datapath 'dpif' (before it is closed). */
+void ctl_paging_forget_dp(struct ctl_paging *, const struct dpif *);
+/* Ends the dump in progress, if any. */
+void ctl_paging_end(struct ctl_paging *);
+
 /* Drops the held frames of datapath 'dpif' (before it is closed). */
 void ctl_backlog_forget_dp(struct ctl_backlog *, const struct dpif *);
 /* Frees every held frame. */
@@ -59,6 +72,7 @@ struct control_ctx {
     struct privd *privd;        /* privd. */
     struct control_conn *conn;  /* The connection asking. */
     struct ctl_backlog *backlog;    /* The server's held captured frames. */
+    struct ctl_paging *paging;  /* The connection's flow dump. */
     const struct control_peer *peer;    /* Its credentials. */
     size_t budget;              /* Bytes the reply's pages may take. */
     const char *subject;        /* Datapath the request is about (for the
@@ -81,6 +95,7 @@ struct ctl_command_group {
 
 /* The groups, concatenated by control_command_find(). */
 extern const struct ctl_command_group ctl_dp_group; /* ctl-dp.c */
+extern const struct ctl_command_group ctl_flow_group;             /* ctl-flow.c */
 extern const struct ctl_command_group ctl_upcall_group;           /* ctl-upcall.c */
 extern const struct ctl_command_group ctl_dummy_group; /* ctl-dummy.c */
 extern const struct ctl_command_group ctl_status_group; /* ctl-status.c */
@@ -121,7 +136,7 @@ int ctl_check_name(struct control_ctx *, const char *what, const char *s);
  * ENOENT if there is none. */
 int ctl_find_dp(struct control_ctx *, const char *name,
                 struct privd_dp **dpp);
-/* odp_actions_validate()'s port callback: true if 'port' is a port of
+/* odp_actions_validate()'s port callback (ctl-flow.c): true if 'port' is a port of
  * datapath 'dp_' (a struct privd_dp *). */
 bool ctl_port_ok(uint32_t port, void *dp_);
 /* The revalidation cycle of datapath 'dpif' (its dump pump), or NULL when
@@ -150,8 +165,8 @@ int ctl_park_cycles(struct control_ctx *, Dpif__Reply *,
                     ctl_pump_start_func *start, bool arg);
 
 /* Counts an invalid request (control_request_invalid), formats the reason
- * into the context and returns EINVAL. */
-int ctl_invalid(struct control_ctx *, const char *fmt, ...)
-    PRINTF_FORMAT(2, 3);
+ * into the context and returns 'error' (EINVAL mostly). */
+int ctl_invalid(struct control_ctx *, int error, const char *fmt, ...)
+    PRINTF_FORMAT(3, 4);
 
 #endif /* ctl-command.h */

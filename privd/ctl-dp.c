@@ -147,12 +147,12 @@ ctl_add_dp(struct control_ctx *ctx, const Dpif__Request *rq, Dpif__Reply *rp)
     }
     ctx->subject = r->name;
     if (!ctl_name_is_valid(r->name)) {
-        return ctl_invalid(ctx, "name must be 1 to %d letters, "
+        return ctl_invalid(ctx, EINVAL, "name must be 1 to %d letters, "
                           "digits, '-', '_' or '.'", DPIF_NAME_MAX);
     }
     if (strcmp(r->type, "netdev") && strcmp(r->type, "dummy")
         && strcmp(r->type, "system")) {
-        return ctl_invalid(ctx, "unknown datapath type \"%s\" "
+        return ctl_invalid(ctx, EINVAL, "unknown datapath type \"%s\" "
                           "(expected netdev, dummy or system)", r->type);
     }
     error = privd_open_dp(ctx->privd, r->name, r->type, NULL, &ctx->eb);
@@ -200,11 +200,11 @@ ctl_add_if(struct control_ctx *ctx, const Dpif__Request *rq, Dpif__Reply *rp)
         return error;
     }
     if (!ctl_name_is_valid(r->name)) {
-        return ctl_invalid(ctx, "port name must be 1 to %d "
+        return ctl_invalid(ctx, EINVAL, "port name must be 1 to %d "
                           "letters, digits, '-', '_' or '.'", DPIF_NAME_MAX);
     }
     if (r->n_options) {
-        return ctl_invalid(ctx, "port options: no port type of "
+        return ctl_invalid(ctx, EINVAL, "port options: no port type of "
                           "this datapath takes options");
     }
     const char *type = (r->type ? r->type
@@ -252,10 +252,10 @@ ctl_del_if(struct control_ctx *ctx, const Dpif__Request *rq, Dpif__Reply *rp)
     } else if (r->port_case == DPIF__DEL_IF_REQUEST__PORT_PORT_NO) {
         port_no = r->port_no;
     } else {
-        return ctl_invalid(ctx, "give a port name or number");
+        return ctl_invalid(ctx, EINVAL, "give a port name or number");
     }
     if (!port_no) {
-        return ctl_invalid(ctx, "port 0 is the datapath's local "
+        return ctl_invalid(ctx, EINVAL, "port 0 is the datapath's local "
                           "port and cannot be deleted");
     }
     error = dpif_port_del(dp->dpif, port_no);

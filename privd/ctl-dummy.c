@@ -52,12 +52,12 @@ ctl_inject(struct control_ctx *ctx, const Dpif__Request *rq, Dpif__Reply *rp)
         return error;
     }
     if (!r->n_frames || r->n_frames > IPC_MAX_INJECT_FRAMES) {
-        return ctl_invalid(ctx, "frames: expected 1 to %d",
+        return ctl_invalid(ctx, EINVAL, "frames: expected 1 to %d",
                           IPC_MAX_INJECT_FRAMES);
     }
     for (size_t i = 0; i < r->n_frames; i++) {
         if (r->frames[i].len < 14 || r->frames[i].len > IPC_MAX_PACKET) {
-            return ctl_invalid(ctx, "frame %zu: expected 14 to "
+            return ctl_invalid(ctx, EINVAL, "frame %zu: expected 14 to "
                               "%d bytes, got %zu", i, IPC_MAX_PACKET,
                               r->frames[i].len);
         }

@@ -47,7 +47,7 @@ ctl_check_rules_text(struct control_ctx *ctx, const char *what,
 {
     size_t len = text ? strlen(text) : 0;
     if (!text || len > IPC_MAX_RULES_TEXT) {
-        return ctl_invalid(ctx, "%s: expected at most %d bytes",
+        return ctl_invalid(ctx, EINVAL, "%s: expected at most %d bytes",
                           what, IPC_MAX_RULES_TEXT);
     }
     return 0;
@@ -213,7 +213,7 @@ ctl_rules_del(struct control_ctx *ctx, const Dpif__Request *rq,
         return error;
     }
     if (strchr(r->match, '\n') || strstr(r->match, "actions")) {
-        return ctl_invalid(ctx, "match: one line of match "
+        return ctl_invalid(ctx, EINVAL, "match: one line of match "
                           "fields, without actions");
     }
     if (r->match[0]) {
@@ -293,7 +293,7 @@ ctl_rules_replace(struct control_ctx *ctx, const Dpif__Request *rq,
     if (r->source) {
         size_t n = strlen(r->source);
         if (!n || n > IPC_MAX_REASON) {
-            return ctl_invalid(ctx, "source: expected 1 to %d "
+            return ctl_invalid(ctx, EINVAL, "source: expected 1 to %d "
                               "bytes", IPC_MAX_REASON);
         }
         source = r->source;

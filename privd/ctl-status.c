@@ -251,7 +251,7 @@ ctl_log_set(struct control_ctx *ctx, const Dpif__Request *rq,
         return errbuf_set(&ctx->eb, ENOENT, "no process %s", r->process);
     }
     if (log_level_from_string(r->level, &level)) {
-        return ctl_invalid(ctx, "unknown level \"%s\" (expected "
+        return ctl_invalid(ctx, EINVAL, "unknown level \"%s\" (expected "
                           "off, err, warn, info or dbg)", r->level);
     }
     if (log_set_level(r->module, level)) {

@@ -116,7 +116,7 @@ ctl_set_flow_limit(struct control_ctx *ctx, const Dpif__Request *rq,
     const struct privd *privd = ctx->privd;
 
     if (limit < 1 || limit > IPC_MAX_FLOW_LIMIT) {
-        return ctl_invalid(ctx, "flow limit %" PRIu32 " is not "
+        return ctl_invalid(ctx, EINVAL, "flow limit %" PRIu32 " is not "
                           "in 1..%d", limit, IPC_MAX_FLOW_LIMIT);
     }
     int error = ctl_check_workers(ctx);
